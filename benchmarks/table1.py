@@ -1,0 +1,105 @@
+"""Table 1 rows with a FRePo preset, each beside the random-subset baseline and the paper's number.
+
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --rows mnist:1 fashion_mnist:1
+
+Writes benchmarks/results/table1_<preset>_<dataset>_ipc<k>.json per row (a finished row is skipped when
+run again; an interrupted distillation resumes from its checkpoint in runs/) and rebuilds
+benchmarks/results/table1_<preset>.md from all row files. The distilled sets are exported beside them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import time
+from pathlib import Path
+
+import jax
+
+from frepo_lite.data import load_dataset
+from frepo_lite.distill import distill, preset
+from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+from frepo_lite.export import build_metadata, save_distilled
+
+RESULTS = Path(__file__).parent / "results"
+PAPER = {("mnist", 1): 93.0, ("mnist", 10): 98.6, ("mnist", 50): 99.2, ("fashion_mnist", 1): 75.6,
+         ("fashion_mnist", 10): 86.2, ("fashion_mnist", 50): 89.6}
+RANDOM_PAPER = {("mnist", 1): 64.9, ("mnist", 10): 95.1, ("mnist", 50): 97.9, ("fashion_mnist", 1): 51.4,
+                ("fashion_mnist", 10): 73.8, ("fashion_mnist", 50): 82.5}
+
+
+def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int) -> dict:
+    out = RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
+    if out.exists():
+        print(f"{out} exists: skipping")
+        return json.loads(out.read_text())
+    data = load_dataset(name)
+    cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}))
+    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{preset_name}_{name}_ipc{ipc}.ckpt")
+    eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
+    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
+                          steps_done=result.steps_done, seconds=round(result.seconds, 1),
+                          command="python benchmarks/table1.py")
+    save_distilled(RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz", result.images, result.labels,
+                   data.preprocessing, meta, overwrite=True)
+    t0 = time.perf_counter()
+    ours = evaluate_support(result.images, result.labels, data, eval_cfg)
+    eval_seconds = time.perf_counter() - t0
+    base = evaluate_random_subset(data, ipc, eval_cfg, seed=seed)
+    row = {"dataset": name, "ipc": ipc, "preset": preset_name, "distill_config": dataclasses.asdict(cfg),
+           "eval_config": dataclasses.asdict(eval_cfg), "distill_seconds": result.seconds,
+           "eval_seconds_per_model": eval_seconds / eval_models, "frepo": ours, "random_subset": base,
+           "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
+           "final_krr_batch_acc": result.history["krr_batch_acc"][-1],
+           "machine": f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
+                      f"device(s), jax {jax.__version__}"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, indent=1))
+    print(f"{name} ipc {ipc}: FRePo {100 * ours['acc_mean']:.2f} +- {100 * ours['acc_std']:.2f}, "
+          f"random {100 * base['acc_mean']:.2f} +- {100 * base['acc_std']:.2f}")
+    return row
+
+
+def write_markdown(preset_name: str) -> Path:
+    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"table1_{preset_name}_*.json"))]
+    rows.sort(key=lambda r: (r["dataset"], r["ipc"]))
+    pct = lambda r: f"{100 * r['acc_mean']:.1f} ± {100 * r['acc_std']:.1f}"  # noqa: E731
+    lines = [f"# Table 1 with the `{preset_name}` preset (measured)", "",
+             "Test accuracy (%) of fresh Conv-NN networks trained on the set (mean ± std over the networks); "
+             "KRR accuracy in brackets.", "",
+             "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (paper) | "
+             "distill time | steps | width | eval nets |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = r["distill_config"]
+        lines.append(f"| {r['dataset']} | {r['ipc']} | {pct(r['frepo'])} ({100 * r['frepo']['krr_acc_mean']:.1f}) | "
+                     f"{pct(r['random_subset'])} | {r['paper_frepo']} | {r['paper_random']} | "
+                     f"{r['distill_seconds'] / 60:.1f} min | {c['steps']} | {c['width']} | "
+                     f"{r['eval_config']['num_models']} |")
+    if rows:
+        lines += ["", f"Machine: {rows[0]['machine']}.", "",
+                  "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --preset "
+                  f"{preset_name} --rows ...` (see benchmarks/README.md)."]
+    path = RESULTS / f"table1_{preset_name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--rows", nargs="+", default=["mnist:1", "fashion_mnist:1", "mnist:10", "fashion_mnist:10"],
+                   help="dataset:ipc[:steps[:eval_models]]")
+    p.add_argument("--eval-models", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    for spec in args.rows:
+        parts = spec.split(":")
+        run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,
+                int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed)
+        print(write_markdown(args.preset).read_text())
+
+
+if __name__ == "__main__":
+    main()

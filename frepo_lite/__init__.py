@@ -1,0 +1,12 @@
+"""frepo_lite: FRePo dataset distillation (Zhou, Nezhadarya & Ba, NeurIPS 2022) in JAX, small and tested.
+
+Modules: ``data`` (datasets, preprocessing), ``models`` (Conv and transfer architectures), ``kernels``
+(conjugate kernel, KRR), ``distill`` (the FRePo loop), ``evaluate`` (fresh-network evaluation),
+``augment`` (evaluation augmentation), ``export`` (distilled-set files), ``viz`` (figures).
+"""
+__version__ = "0.1.0"
+
+from .data import load_dataset  # noqa: E402,F401
+from .distill import DistillConfig, preset  # noqa: E402,F401  (the loop: frepo_lite.distill.distill)
+from .evaluate import EvalConfig, evaluate_random_subset, evaluate_support  # noqa: E402,F401
+from .export import load_distilled, save_distilled  # noqa: E402,F401

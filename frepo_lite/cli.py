@@ -1,0 +1,180 @@
+"""Command line: ``python -m frepo_lite {distill,evaluate,show,quickstart} ...`` (``--help`` on each)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _eval_config(args, distill_width: int | None = None):
+    from .evaluate import EvalConfig
+    width = args.eval_width or distill_width or 128
+    return EvalConfig(width=width, num_models=args.eval_models, steps=args.eval_steps, seed=args.seed or 0)
+
+
+def _add_eval_args(p):
+    p.add_argument("--eval-models", type=int, default=5, help="fresh networks to train (default 5)")
+    p.add_argument("--eval-width", type=int, default=None,
+                   help="width of the evaluation Conv-NN (default: the distillation width, else 128)")
+    p.add_argument("--eval-steps", type=int, default=None, help="training steps (default: by support size)")
+
+
+def _fmt(r: dict) -> str:
+    return (f"{100 * r['acc_mean']:.2f} +- {100 * r['acc_std']:.2f} % "
+            f"(KRR {100 * r['krr_acc_mean']:.2f} +- {100 * r['krr_acc_std']:.2f} %)")
+
+
+def cmd_distill(args) -> dict:
+    from .data import load_dataset
+    from .distill import distill, preset
+    from .evaluate import evaluate_support
+    from .export import build_metadata, save_distilled
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        sys.exit(f"error: {out} already exists; choose another --out or pass --overwrite")
+    overrides = {k: v for k, v in (("images_per_class", args.ipc), ("steps", args.steps), ("width", args.width),
+                                   ("lr", args.lr), ("real_batch", args.batch), ("seed", args.seed),
+                                   ("learn_labels", args.learn_labels)) if v is not None}
+    cfg = preset(args.preset, **overrides)
+    data = load_dataset(args.dataset, args.data_dir)
+    ckpt = args.checkpoint or str(out) + ".ckpt"
+    result = distill(data, cfg, checkpoint=ckpt, progress=not args.quiet)
+    eval_cfg = _eval_config(args, cfg.width)
+    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
+                          steps_done=result.steps_done, seconds=round(result.seconds, 1),
+                          command="python -m frepo_lite " + " ".join(sys.argv[1:]))
+    save_distilled(out, result.images, result.labels, data.preprocessing, meta, overwrite=args.overwrite)
+    print(f"distilled {len(result.images)} images in {result.seconds:.0f} s -> {out}")
+    summary = {"dataset": args.dataset, "ipc": cfg.images_per_class, "distill_seconds": result.seconds,
+               "out": str(out)}
+    if args.eval_models > 0:
+        r = evaluate_support(result.images, result.labels, data, eval_cfg, progress=not args.quiet)
+        print(f"test accuracy: {_fmt(r)}")
+        summary["eval"] = r
+    return summary
+
+
+def cmd_evaluate(args) -> dict:
+    from .data import load_dataset
+    from .evaluate import evaluate_random_subset, evaluate_support
+    from .export import load_distilled
+
+    if args.random_subset:
+        if not (args.dataset and args.ipc):
+            sys.exit("error: --random-subset needs --dataset and --ipc")
+        data = load_dataset(args.dataset, args.data_dir)
+        r = evaluate_random_subset(data, args.ipc, _eval_config(args), seed=args.seed)
+        what = f"random subset of {args.ipc} image(s)/class of {args.dataset}"
+    else:
+        if not args.path:
+            sys.exit("error: give a distilled-set file, or --random-subset --dataset NAME --ipc N")
+        ds = load_distilled(args.path)
+        data = load_dataset(ds.metadata["dataset"], args.data_dir)
+        width = (ds.metadata.get("distillation") or {}).get("width")
+        r = evaluate_support(ds.images, ds.labels, data, _eval_config(args, width))
+        what = args.path
+    print(f"{what}: test accuracy {_fmt(r)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=1))
+    return r
+
+
+def cmd_show(args) -> None:
+    from .export import load_distilled
+    from .viz import save_grid_png
+
+    ds = load_distilled(args.path)
+    png = args.png or str(Path(args.path).with_suffix(".png"))
+    if Path(png).exists() and not args.overwrite:
+        sys.exit(f"error: {png} already exists; choose another --png or pass --overwrite")
+    save_grid_png(png, ds.pixels(), ncols=ds.metadata["num_classes"])
+    print(f"{len(ds.images)} images of {ds.metadata['dataset']} -> {png}")
+
+
+def cmd_quickstart(args) -> None:
+    from .data import load_dataset
+    from .distill import distill, preset
+    from .evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+    from .export import build_metadata, save_distilled
+    from .viz import save_grid_png
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = load_dataset("mnist", args.data_dir)
+    cfg = preset("cpu", images_per_class=1, steps=args.steps)
+    print(f"Distilling MNIST to 10 images ({cfg.steps} FRePo steps, width {cfg.width}) ...")
+    result = distill(data, cfg, checkpoint=out_dir / "mnist_ipc1.ckpt")
+    eval_cfg = EvalConfig(width=cfg.width, num_models=args.eval_models, steps=args.eval_steps)
+    print(f"Training {eval_cfg.num_models} fresh networks on the distilled set and on a random subset ...")
+    ours = evaluate_support(result.images, result.labels, data, eval_cfg)
+    base = evaluate_random_subset(data, 1, eval_cfg)
+    stamp = f"{cfg.steps}steps_seed{cfg.seed}"
+    path = out_dir / f"mnist_ipc1_{stamp}.npz"
+    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
+                          steps_done=result.steps_done, seconds=round(result.seconds, 1), command="quickstart")
+    save_distilled(path, result.images, result.labels, data.preprocessing, meta, overwrite=True)
+    save_grid_png(out_dir / f"mnist_ipc1_{stamp}.png", data.preprocessing.inverse(result.images), ncols=10)
+    print(f"\n10 distilled images : {_fmt(ours)}")
+    print(f"10 random real images: {_fmt(base)}")
+    print(f"distillation took {result.seconds:.0f} s; set -> {path}; picture -> {path.with_suffix('.png')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m frepo_lite", description=__doc__)
+    p.add_argument("--data-dir", default=None, help="directory of <dataset>.npz files (default $FREPO_DATA_DIR, "
+                                                   "else tensorflow-datasets)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("distill", help="distill a dataset with FRePo and save the set")
+    d.add_argument("--dataset", required=True)
+    d.add_argument("--ipc", type=int, default=None, help="images per class")
+    d.add_argument("--preset", default="cpu", help="cpu (2-core CPU) or paper (reference protocol)")
+    d.add_argument("--steps", type=int, default=None)
+    d.add_argument("--width", type=int, default=None)
+    d.add_argument("--lr", type=float, default=None)
+    d.add_argument("--batch", type=int, default=None, help="real batch size")
+    d.add_argument("--learn-labels", action=argparse.BooleanOptionalAction, default=None)
+    d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--out", required=True, help="the .npz to write")
+    d.add_argument("--checkpoint", default=None, help="resumable checkpoint (default OUT.ckpt)")
+    d.add_argument("--overwrite", action="store_true")
+    d.add_argument("--quiet", action="store_true")
+    _add_eval_args(d)
+    d.set_defaults(func=cmd_distill)
+
+    e = sub.add_parser("evaluate", help="train fresh networks on a distilled set (or a random subset)")
+    e.add_argument("path", nargs="?")
+    e.add_argument("--random-subset", action="store_true")
+    e.add_argument("--dataset")
+    e.add_argument("--ipc", type=int)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", help="write the result here")
+    _add_eval_args(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("show", help="write a PNG grid of a distilled set")
+    s.add_argument("path")
+    s.add_argument("--png")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_show)
+
+    q = sub.add_parser("quickstart", help="distill MNIST to 10 images on a CPU in a few minutes")
+    q.add_argument("--out-dir", default="quickstart")
+    q.add_argument("--steps", type=int, default=500)
+    q.add_argument("--eval-models", type=int, default=2)
+    q.add_argument("--eval-steps", type=int, default=None, help="training steps (default: by support size)")
+    q.set_defaults(func=cmd_quickstart)
+    return p
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        sys.exit(f"error: {e}")

@@ -1,0 +1,402 @@
+"""FRePo: dataset distillation by neural feature regression with a model pool (paper Algorithm 1/2).
+
+One distillation step, compiled as a single XLA program (:func:`make_step`):
+
+1. pick a pool model i uniformly; draw a real batch (X_t, Y_t) from the device-resident training set;
+2. ["v1" order: first train model i one Adam step on the distilled set];
+3. meta-loss: KRR with the model's conjugate kernel, support = distilled set, targets = real batch
+   (+ the label-margin term when labels are learned); one LAMB step on images (and labels);
+4. ["v2" order, the default: now train model i one Adam step on the updated distilled set];
+5. re-initialise model i once it has taken K steps (the pool's counters start staggered at (K/m)*i).
+
+The host loop (:func:`distill`) adds a progress bar, a history, periodic evaluation, checkpoints and
+resume: the randomness of step t is ``fold_in(seed_key, t)``, so a resumed run equals an uninterrupted one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import flax
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import kernels
+from .data import Dataset, class_balanced_indices
+from .models import apply_model, init_model, make_model
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    """Every knob of a FRePo run. Learning rates are per step; lr decays by a cosine to lr*lr_final_ratio."""
+
+    images_per_class: int = 1
+    steps: int = 2000
+    arch: str = "conv"
+    width: int = 128
+    norm: str = "batch"  # pool models train with BatchNorm (paper Table 12)
+    real_batch: int = 1024
+    lr: float = 3e-4  # LAMB, images and labels
+    lr_final_ratio: float = 0.1
+    learn_labels: bool = True
+    label_scale: float | None = None  # None: 1/sqrt(C/10)
+    pool_size: int = 10  # m
+    max_online_steps: int = 100  # K
+    online_lr: float = 3e-4  # Adam, constant
+    online_batch: int = 1000
+    order: str = "v2"  # "v1": online update before the meta-gradient; "v2": after
+    init: str = "real"  # "real" | "noise" | "real_noise"
+    init_noise_std: float = 0.5
+    flip: bool | None = None  # None: on for RGB data with at most 100 distilled images
+    lambda0: float = kernels.LAMBDA0
+    kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
+    seed: int = 0
+
+    def replace(self, **kw) -> "DistillConfig":
+        return dataclasses.replace(self, **kw)
+
+
+PRESETS: dict[str, DistillConfig] = {
+    # The reference protocol of the paper (DESIGN.md section 1); the paper ran up to 2M steps on a GPU.
+    "paper": DistillConfig(steps=20000),
+    # Best accuracy for the time on a 2-core CPU, chosen by measurement (benchmarks/README.md).
+    "cpu": DistillConfig(steps=3000, width=32, real_batch=256, lr=3e-3),
+}
+
+
+def preset(name: str, **overrides) -> DistillConfig:
+    """A named configuration with overrides, e.g. ``preset('cpu', images_per_class=10)``."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name].replace(**overrides)
+
+
+@flax.struct.dataclass
+class PoolState:
+    """The m online models, stacked on a leading axis of size m."""
+
+    variables: Any  # {'params': ..., ['batch_stats': ...]} each leaf (m, ...)
+    opt_state: Any  # Adam state, each leaf (m, ...)
+    steps: jax.Array  # (m,) int32 online steps taken since the last (re-)initialisation
+
+
+@flax.struct.dataclass
+class DistillState:
+    step: jax.Array  # () int32
+    images: jax.Array  # (n, H, W, C) distilled images in model space
+    labels: jax.Array  # (n, C) distilled labels
+    opt_state: Any  # LAMB state for {'images', 'labels'}
+    pool: PoolState
+    key: jax.Array  # base PRNG key; step t uses fold_in(key, t)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces of one step
+
+
+def _use_flip(cfg: DistillConfig, rgb: bool, num_classes: int) -> bool:
+    return cfg.flip if cfg.flip is not None else (rgb and cfg.images_per_class * num_classes <= 100)
+
+
+def _label_scale(cfg: DistillConfig, num_classes: int) -> float:
+    return cfg.label_scale if cfg.label_scale is not None else 1.0 / np.sqrt(num_classes / 10.0)
+
+
+def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
+    """LAMB (per-tensor trust ratio, no weight decay), cosine decay to lr*lr_final_ratio."""
+    schedule = optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final_ratio)
+    return optax.lamb(schedule, weight_decay=0.0)
+
+
+def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, flip: bool):
+    """FRePo's meta-loss (paper Eq. 2) and metrics.
+
+    data: {'images': (n,H,W,C), 'labels': (n,C)}; x_target (B,H,W,C); y_target (B,C) centred one-hot.
+    Features of both sets come from the model in inference mode; the target features carry no gradient.
+    """
+    xs, ys = data["images"], data["labels"]
+    if not cfg.learn_labels:
+        ys = jax.lax.stop_gradient(ys)
+    if flip:
+        xs, ys_support = jnp.concatenate([xs, xs[:, :, ::-1]]), jnp.concatenate([ys, ys])
+    else:
+        ys_support = ys
+    f_s, _, _ = apply_model(model, variables, xs)
+    f_t, _, _ = apply_model(model, variables, x_target)
+    pred = kernels.krr_from_features(f_s, jax.lax.stop_gradient(f_t), ys_support, cfg.lambda0,
+                                     jnp.dtype(cfg.kernel_dtype))
+    krr_loss = kernels.mse_loss(pred, y_target)
+    loss = krr_loss + (kernels.label_margin_loss(ys) if cfg.learn_labels else 0.0)
+    acc = jnp.mean(jnp.argmax(pred, -1) == jnp.argmax(y_target, -1))
+    return loss, {"loss": loss, "krr_loss": krr_loss, "krr_batch_acc": acc}
+
+
+def online_update(model, optimizer, variables, opt_state, images, labels, key, batch: int):
+    """One Adam step of a pool model on (up to `batch` of) the distilled images, MSE to the labels."""
+    n = images.shape[0]
+    if n > batch:
+        idx = jax.random.choice(key, n, (batch,), replace=False)
+        images, labels = images[idx], labels[idx]
+    images, labels = jax.lax.stop_gradient(images), jax.lax.stop_gradient(labels)
+
+    def loss_fn(params):
+        _, logits, stats = apply_model(model, {**variables, "params": params}, images, train=True)
+        return kernels.mse_loss(logits, labels), stats
+
+    grads, stats = jax.grad(loss_fn, has_aux=True)(variables["params"])
+    updates, opt_state = optimizer.update(grads, opt_state, variables["params"])
+    new_vars = {**variables, "params": optax.apply_updates(variables["params"], updates)}
+    if stats is not None:
+        new_vars["batch_stats"] = stats
+    return new_vars, opt_state
+
+
+def init_pool(model, optimizer, key, input_shape, cfg: DistillConfig) -> PoolState:
+    """m freshly initialised models with staggered step counters (K/m)*i."""
+    keys = jax.random.split(key, cfg.pool_size)
+    variables = jax.vmap(lambda k: init_model(model, k, input_shape))(keys)
+    opt_state = jax.vmap(lambda v: optimizer.init(v["params"]))(variables)
+    steps = (jnp.arange(cfg.pool_size) * (cfg.max_online_steps // cfg.pool_size)).astype(jnp.int32)
+    return PoolState(variables, opt_state, steps)
+
+
+def init_distilled(dataset: Dataset, cfg: DistillConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Initial (images (n,H,W,C), labels (n,C)): real images of each class (+/or noise), centred one-hot
+    labels scaled by 1/sqrt(C/10). Ordered class by class."""
+    c = dataset.num_classes
+    idx = class_balanced_indices(dataset.y_train, cfg.images_per_class, c, cfg.seed)
+    images = dataset.x_train[idx].astype(np.float32)
+    noise = np.random.RandomState(cfg.seed + 1).randn(*images.shape).astype(np.float32)
+    if cfg.init == "noise":
+        images = noise
+    elif cfg.init == "real_noise":
+        images = images + cfg.init_noise_std * noise
+    elif cfg.init != "real":
+        raise ValueError(f"init must be 'real', 'noise' or 'real_noise', got {cfg.init!r}")
+    labels = np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, _label_scale(cfg, c)))
+    return images, labels
+
+
+def init_state(dataset: Dataset, cfg: DistillConfig) -> DistillState:
+    """The state at step 0."""
+    _validate(dataset, cfg)
+    model, optimizer = _model_and_online_optimizer(dataset, cfg)
+    images, labels = init_distilled(dataset, cfg)
+    pool_key, key = jax.random.split(jax.random.PRNGKey(cfg.seed))
+    data = {"images": jnp.asarray(images), "labels": jnp.asarray(labels)}
+    pool = init_pool(model, optimizer, pool_key, dataset.x_train.shape[1:], cfg)
+    return DistillState(step=jnp.zeros((), jnp.int32), images=data["images"], labels=data["labels"],
+                        opt_state=make_meta_optimizer(cfg).init(data), pool=pool, key=key)
+
+
+def _model_and_online_optimizer(dataset: Dataset, cfg: DistillConfig):
+    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
+    return model, optax.adam(cfg.online_lr)
+
+
+def _validate(dataset: Dataset, cfg: DistillConfig) -> None:
+    if cfg.order not in ("v1", "v2"):
+        raise ValueError(f"order must be 'v1' or 'v2', got {cfg.order!r}")
+    if cfg.pool_size < 1 or cfg.max_online_steps < 1:
+        raise ValueError("pool_size and max_online_steps must be >= 1")
+    if cfg.real_batch > len(dataset.x_train):
+        raise ValueError(f"real_batch={cfg.real_batch} exceeds the {len(dataset.x_train)} training images")
+
+
+def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
+    """The compiled FRePo step: (state, x_real (N,H,W,C), y_real (N,) int) -> (state, metrics).
+
+    The state is donated, so the update happens in place on the device.
+    """
+    model, optimizer = _model_and_online_optimizer(dataset, cfg)
+    meta_opt = make_meta_optimizer(cfg)
+    c, rgb = dataset.num_classes, dataset.info.is_rgb
+    flip = _use_flip(cfg, rgb, c)
+    input_shape = dataset.x_train.shape[1:]
+
+    def step(state: DistillState, x_real, y_real):
+        k_model, k_batch, k_online, k_reset = jax.random.split(jax.random.fold_in(state.key, state.step), 4)
+        i = jax.random.randint(k_model, (), 0, cfg.pool_size)
+        take = lambda tree: jax.tree.map(lambda a: a[i], tree)  # noqa: E731
+        variables, opt_i = take(state.pool.variables), take(state.pool.opt_state)
+
+        def train_online(variables, opt_i, images, labels):
+            return online_update(model, optimizer, variables, opt_i, images, labels, k_online,
+                                 cfg.online_batch)
+
+        if cfg.order == "v1":
+            variables, opt_i = train_online(variables, opt_i, state.images, state.labels)
+        idx = jax.random.randint(k_batch, (cfg.real_batch,), 0, x_real.shape[0])
+        x_t, y_t = x_real[idx], kernels.centered_one_hot(y_real[idx], c)
+        data = {"images": state.images, "labels": state.labels}
+        grads, metrics = jax.grad(meta_loss, has_aux=True)(data, model, variables, x_t, y_t, cfg, flip)
+        updates, opt_state = meta_opt.update(grads, state.opt_state, data)
+        data = optax.apply_updates(data, updates)
+        if cfg.order == "v2":
+            variables, opt_i = train_online(variables, opt_i, data["images"], data["labels"])
+
+        # re-initialise the model once it has taken K online steps
+        steps_i = state.pool.steps[i] + 1
+        reset = steps_i >= cfg.max_online_steps
+        fresh = init_model(model, k_reset, input_shape)
+        pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(reset, a, b), new, old)  # noqa: E731
+        variables = pick(fresh, variables)
+        opt_i = pick(optimizer.init(fresh["params"]), opt_i)
+        put = lambda tree, leaf_i: jax.tree.map(lambda a, b: a.at[i].set(b), tree, leaf_i)  # noqa: E731
+        pool = PoolState(put(state.pool.variables, variables), put(state.pool.opt_state, opt_i),
+                         state.pool.steps.at[i].set(jnp.where(reset, 0, steps_i)))
+
+        metrics.update(
+            image_norm=jnp.linalg.norm(data["images"]), label_norm=jnp.linalg.norm(data["labels"]),
+            image_grad_norm=jnp.linalg.norm(grads["images"]), label_grad_norm=jnp.linalg.norm(grads["labels"]),
+            model_index=i)
+        new_state = DistillState(step=state.step + 1, images=data["images"], labels=data["labels"],
+                                 opt_state=opt_state, pool=pool, key=state.key)
+        return new_state, metrics
+
+    return jax.jit(step, donate_argnums=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# The host loop: progress, history, evaluation, checkpoints
+
+
+@dataclasses.dataclass
+class DistillResult:
+    """A finished (or interrupted) run: images (n,H,W,C) in model space, labels (n,C), its history."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    config: DistillConfig
+    dataset_name: str
+    history: dict
+    steps_done: int
+    seconds: float
+
+
+def _empty_history() -> dict:
+    return {"step": [], "loss": [], "krr_loss": [], "krr_batch_acc": [], "image_norm": [], "label_norm": [],
+            "image_grad_norm": [], "label_grad_norm": [], "eval": [], "snapshots": [], "seconds": 0.0}
+
+
+def save_checkpoint(path: str | os.PathLike, state: DistillState, cfg: DistillConfig, dataset_name: str,
+                    history: dict) -> None:
+    """Write the whole run state atomically (a crash mid-write never destroys the previous checkpoint)."""
+    path = Path(path)
+    payload = {
+        "version": CHECKPOINT_VERSION,
+        "config": json.dumps(dataclasses.asdict(cfg)),
+        "dataset": dataset_name,
+        "history": json.dumps(_history_to_json(history)),
+        "state": flax.serialization.to_state_dict(jax.device_get(state)),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_bytes(flax.serialization.msgpack_serialize(payload))
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: DistillConfig, dataset_name: str):
+    """(state, history) from a checkpoint written by the same configuration; a mismatch is an error."""
+    path = Path(path)
+    try:
+        payload = flax.serialization.msgpack_restore(path.read_bytes())
+        version = payload["version"]
+    except Exception as e:
+        raise ValueError(f"{path} is not a frepo_lite checkpoint ({e}); move it away or choose another "
+                         "checkpoint path") from e
+    if version != CHECKPOINT_VERSION:
+        raise ValueError(f"{path} has checkpoint version {version}, this frepo_lite reads {CHECKPOINT_VERSION}")
+    saved = json.loads(payload["config"])
+    if saved != dataclasses.asdict(cfg) or payload["dataset"] != dataset_name:
+        diff = {k: (saved.get(k), v) for k, v in dataclasses.asdict(cfg).items() if saved.get(k) != v}
+        raise ValueError(f"{path} belongs to another run (dataset {payload['dataset']!r}; differing settings "
+                         f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
+                         "path; the existing file is left untouched.")
+    state = flax.serialization.from_state_dict(template, payload["state"])
+    return jax.tree.map(jnp.asarray, state), json.loads(payload["history"])
+
+
+def _history_to_json(history: dict) -> dict:
+    out = dict(history)
+    out["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"]).tolist()}
+                        for s in history["snapshots"]]
+    return out
+
+
+def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLike | None = None,
+            checkpoint_every: int = 200, log_every: int = 10, eval_every: int | None = None,
+            eval_fn: Callable[[np.ndarray, np.ndarray], dict] | None = None,
+            snapshot_every: int | None = None, progress: bool = True, stop_after: int | None = None
+            ) -> DistillResult:
+    """Run FRePo for cfg.steps steps and return the distilled set.
+
+    checkpoint: a file; if it exists the run resumes from it (it must come from the same settings),
+        and it is rewritten every checkpoint_every steps and at the end.
+    eval_every/eval_fn: call eval_fn(images, labels) -> dict of numbers every eval_every steps (history['eval']).
+    snapshot_every: keep a copy of the images every so many steps (history['snapshots']) for viewers.
+    stop_after: stop after this many steps of this call (to interrupt a run on purpose; resume later).
+    Raises FloatingPointError, naming the step, if the loss stops being finite.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    state = init_state(dataset, cfg)
+    history = _empty_history()
+    if checkpoint is not None and Path(checkpoint).exists():
+        state, history = load_checkpoint(checkpoint, state, cfg, dataset.info.name)
+    step_fn = make_step(dataset, cfg)
+    x_real, y_real = jax.device_put(dataset.x_train), jax.device_put(dataset.y_train)
+    start = int(state.step)
+    end = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
+    pending = []
+    t0 = time.perf_counter()
+    seconds_before = history["seconds"]
+    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"FRePo {dataset.info.name}",
+               unit="step")
+
+    def flush():
+        for t, m in jax.device_get(pending):
+            if not np.isfinite(m["loss"]):
+                raise FloatingPointError(
+                    f"FRePo loss became {m['loss']} at step {t}: lower the learning rate (lr={cfg.lr}), "
+                    f"or use kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
+            history["step"].append(int(t))
+            for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
+                      "label_grad_norm"):
+                history[k].append(float(m[k]))
+        if pending:
+            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", krr_acc=f"{history['krr_batch_acc'][-1]:.3f}")
+        pending.clear()
+
+    for t in range(start, end):
+        state, metrics = step_fn(state, x_real, y_real)
+        if (t + 1) % log_every == 0 or t + 1 == end:
+            pending.append((t + 1, metrics))
+        bar.update(1)
+        done = t + 1
+        if done % log_every == 0 or done == end:
+            flush()
+        if snapshot_every and (done % snapshot_every == 0 or done == end):
+            history["snapshots"].append({"step": done, "images": np.asarray(state.images)})
+        if eval_every and eval_fn is not None and (done % eval_every == 0 or done == cfg.steps):
+            result = eval_fn(np.asarray(state.images), np.asarray(state.labels))
+            history["eval"].append({"step": done, **{k: float(v) for k, v in result.items()}})
+            bar.write(f"step {done}: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+        if checkpoint is not None and (done % checkpoint_every == 0 or done == end):
+            history["seconds"] = seconds_before + time.perf_counter() - t0
+            save_checkpoint(checkpoint, state, cfg, dataset.info.name, history)
+    bar.close()
+    history["seconds"] = seconds_before + time.perf_counter() - t0
+    return DistillResult(images=np.asarray(state.images), labels=np.asarray(state.labels), config=cfg,
+                         dataset_name=dataset.info.name, history=history, steps_done=int(state.step),
+                         seconds=history["seconds"])

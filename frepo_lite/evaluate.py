@@ -1,0 +1,156 @@
+"""Evaluate a (distilled or random real) support set by training fresh networks on it from scratch.
+
+The protocol of the paper's Table 1 (DESIGN.md): a Conv-NN (Conv without normalisation) trained with
+Adam (lr 3e-4, linear warm-up over 500 steps, then cosine to 0.01x), batch min(N, 500) shuffled, MSE
+against the stored labels, one random augmentation op per image; test accuracy of the last step,
+mean +- std over fresh models. "KRR accuracy" uses the trained network's features with the support
+set as KRR support.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from . import kernels
+from .augment import augment
+from .data import Dataset, class_balanced_indices
+from .models import apply_model, init_model, make_model
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    arch: str = "conv"
+    width: int = 128
+    norm: str = "none"
+    lr: float = 3e-4
+    warmup_steps: int = 500
+    final_lr_ratio: float = 0.01
+    steps: int | None = None  # None: by support size (eval_steps_for)
+    batch: int = 500
+    augment: bool = True
+    num_models: int = 5
+    seed: int = 0
+    lambda0: float = kernels.LAMBDA0
+
+    def replace(self, **kw) -> "EvalConfig":
+        return dataclasses.replace(self, **kw)
+
+
+def eval_steps_for(support_size: int) -> int:
+    """Training steps by support size, as in the reference protocol."""
+    for limit, steps in ((10, 1000), (100, 2000), (200, 20000), (500, 5000), (1000, 10000)):
+        if support_size <= limit:
+            return steps
+    return 40000
+
+
+def _check_support(images, labels, dataset: Dataset) -> None:
+    images, labels = np.asarray(images), np.asarray(labels)
+    expected = dataset.x_train.shape[1:]
+    if images.ndim != 4 or images.shape[1:] != expected:
+        raise ValueError(f"support images must be (n, {', '.join(map(str, expected))}) for "
+                         f"{dataset.info.name}, got {images.shape}")
+    if labels.shape != (images.shape[0], dataset.num_classes):
+        raise ValueError(f"support labels must be (n, {dataset.num_classes}) = one row of class scores per "
+                         f"image, got {labels.shape} for {images.shape[0]} images")
+    if not (np.issubdtype(images.dtype, np.floating) and np.issubdtype(labels.dtype, np.floating)):
+        raise ValueError(f"support images and labels must be floating point, got {images.dtype} and "
+                         f"{labels.dtype}")
+    if not (np.all(np.isfinite(images)) and np.all(np.isfinite(labels))):
+        raise ValueError("the support set contains NaN or inf values: it cannot be evaluated "
+                         "(was the distillation diverging? try a lower learning rate)")
+
+
+def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
+    """train(key, images, labels) -> variables: `steps` Adam steps from a fresh initialisation.
+
+    Each step is one compiled call in a Python loop: on XLA:CPU that runs ~6x faster than the same
+    loop as a lax.scan (measured: 25 vs 148 ms per step for width 32 on 10 images).
+    """
+    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, min(cfg.warmup_steps, steps // 2),
+                                                  steps, end_value=cfg.lr * cfg.final_lr_ratio)
+    tx = optax.adam(schedule)
+    batch = min(n, cfg.batch)
+
+    @jax.jit
+    def step(variables, opt_state, images, labels, key):
+        k_batch, k_aug = jax.random.split(key)
+        idx = jax.random.permutation(k_batch, n)[:batch]
+        x, y = images[idx], labels[idx]
+        if cfg.augment:
+            x = augment(k_aug, x, rgb)
+
+        def loss_fn(params):
+            _, logits, stats = apply_model(model, {**variables, "params": params}, x, train=True)
+            return kernels.mse_loss(logits, y), stats
+
+        grads, stats = jax.grad(loss_fn, has_aux=True)(variables["params"])
+        updates, opt_state = tx.update(grads, opt_state, variables["params"])
+        new = {**variables, "params": optax.apply_updates(variables["params"], updates)}
+        if stats is not None:
+            new["batch_stats"] = stats
+        return new, opt_state
+
+    def train(key, images, labels):
+        k_init, k_loop = jax.random.split(key)
+        variables = init_model(model, k_init, images.shape[1:])
+        opt_state = tx.init(variables["params"])
+        for t in range(steps):
+            variables, opt_state = step(variables, opt_state, images, labels, jax.random.fold_in(k_loop, t))
+        return variables
+
+    return train
+
+
+def _predict(model, variables, x, batch: int = 1000):
+    """(features (N,d), logits (N,C)) in batches."""
+    fn = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
+    feats, logits = zip(*(fn(variables, x[i:i + batch]) for i in range(0, len(x), batch)))
+    return jnp.concatenate(feats), jnp.concatenate(logits)
+
+
+def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), split: str = "test",
+                     progress: bool = True) -> dict:
+    """Train cfg.num_models fresh networks on the support set and test them.
+
+    images (n,H,W,C) in model space, labels (n,C). split: "test" or "val".
+    Returns {'acc_mean', 'acc_std', 'krr_acc_mean', 'krr_acc_std', 'accs', 'krr_accs', 'steps'} with
+    accuracies in [0, 1].
+    """
+    _check_support(images, labels, dataset)
+    images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
+    x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
+    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
+    steps = cfg.steps or eval_steps_for(images.shape[0])
+    train = _make_train_fn(model, cfg, images.shape[0], dataset.info.is_rgb, steps)
+    accs, krr_accs = [], []
+    for i in tqdm(range(cfg.num_models), desc="evaluate", disable=not progress, leave=False):
+        variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
+        f_eval, logits = _predict(model, variables, x_eval)
+        accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
+        f_s, _ = _predict(model, variables, images)
+        krr = kernels.krr_from_features(f_s, f_eval, labels, cfg.lambda0)
+        krr_accs.append(float(jnp.mean(jnp.argmax(krr, -1) == y_eval)))
+    return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
+            "krr_acc_mean": float(np.mean(krr_accs)), "krr_acc_std": float(np.std(krr_accs)),
+            "accs": accs, "krr_accs": krr_accs, "steps": steps}
+
+
+def random_subset(dataset: Dataset, images_per_class: int, seed: int = 0, label_scale: float | None = None):
+    """A class-balanced random real subset with centred one-hot labels: (images, labels)."""
+    c = dataset.num_classes
+    idx = class_balanced_indices(dataset.y_train, images_per_class, c, seed)
+    scale = label_scale if label_scale is not None else 1.0 / np.sqrt(c / 10.0)
+    return dataset.x_train[idx], np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, scale))
+
+
+def evaluate_random_subset(dataset: Dataset, images_per_class: int, cfg: EvalConfig = EvalConfig(),
+                           seed: int = 0, **kw) -> dict:
+    """The baseline every table needs: evaluate_support on a random real subset of the same size."""
+    images, labels = random_subset(dataset, images_per_class, seed)
+    return evaluate_support(images, labels, dataset, cfg, **kw)

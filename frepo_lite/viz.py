@@ -1,0 +1,77 @@
+"""Pictures of distilled sets, learned labels and training curves (matplotlib)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def image_grid(pixels: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
+    """Tile (n,H,W,C) pixels in [0,1] into one (rows*(H+pad)-pad, ncols*(W+pad)-pad, C) image."""
+    n, h, w, c = pixels.shape
+    nrows = -(-n // ncols)
+    grid = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, c), np.float32)
+    for k in range(n):
+        r, q = divmod(k, ncols)
+        grid[r * (h + pad):r * (h + pad) + h, q * (w + pad):q * (w + pad) + w] = pixels[k]
+    return grid
+
+
+def save_grid_png(path, pixels: np.ndarray, ncols: int, scale: int = 3) -> None:
+    """Write pixels (n,H,W,C) in [0,1] as a PNG grid, each pixel upscaled by `scale`."""
+    import matplotlib.pyplot as plt
+
+    grid = image_grid(pixels, ncols)
+    grid = np.kron(grid, np.ones((scale, scale, 1), np.float32))
+    plt.imsave(path, grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
+
+
+def plot_distilled(pixels: np.ndarray, labels: np.ndarray, class_names=None, ncols: int | None = None,
+                   title: str | None = None):
+    """A figure of distilled images, each titled with its label's argmax (and the score)."""
+    import matplotlib.pyplot as plt
+
+    n, c = labels.shape
+    ncols = ncols or min(n, c)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            img = pixels[k]
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            cls = int(np.argmax(labels[k]))
+            name = class_names[cls] if class_names else str(cls)
+            ax.set_title(f"{name} ({labels[k, cls]:.2f})", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_labels(labels: np.ndarray, class_names=None, title: str = "learned labels"):
+    """Heat map of a label matrix (n, C): rows are distilled images, columns classes."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 0.25 * labels.shape[0] + 1))
+    im = ax.imshow(labels, cmap="RdBu_r", vmin=-np.abs(labels).max(), vmax=np.abs(labels).max(), aspect="auto")
+    ax.set_xlabel("class")
+    ax.set_ylabel("distilled image")
+    if class_names:
+        ax.set_xticks(range(len(class_names)), class_names, rotation=90, fontsize=7)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: dict, keys=("loss", "krr_batch_acc", "image_norm", "image_grad_norm")):
+    """One small panel per recorded quantity of a distillation history, against the step."""
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in keys if history.get(k)]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3 * len(keys), 2.4), squeeze=False)
+    for ax, k in zip(axes.flat, keys):
+        ax.plot(history["step"], history[k])
+        ax.set_title(k, fontsize=9)
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,180 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from frepo_lite import distill as D
+from frepo_lite import kernels
+from frepo_lite.models import init_model, make_model
+
+TINY = dict(width=4, real_batch=16, pool_size=2, max_online_steps=4, steps=6, lr=1e-2, images_per_class=2)
+
+
+def tiny_cfg(**kw):
+    return D.DistillConfig(**{**TINY, **kw})
+
+
+def test_label_initialisation(toy):
+    images, labels = D.init_distilled(toy, tiny_cfg())
+    assert images.shape == (6, 16, 16, 1) and labels.shape == (6, 3)
+    np.testing.assert_allclose(labels, (np.eye(3)[[0, 0, 1, 1, 2, 2]] - 1 / 3) / np.sqrt(3 / 10), atol=1e-6)
+    assert images.dtype == np.float32
+
+
+def test_label_scale_for_many_classes(toy):
+    cfg = tiny_cfg()
+    assert D._label_scale(cfg, 100) == pytest.approx(1 / np.sqrt(10))
+    assert D._label_scale(cfg, 10) == pytest.approx(1.0)
+
+
+def test_image_initialisations(toy):
+    real, _ = D.init_distilled(toy, tiny_cfg())
+    noise, _ = D.init_distilled(toy, tiny_cfg(init="noise"))
+    both, _ = D.init_distilled(toy, tiny_cfg(init="real_noise", init_noise_std=0.5))
+    np.testing.assert_allclose(both - real, 0.5 * noise, atol=1e-5)
+    with pytest.raises(ValueError, match="init must be"):
+        D.init_distilled(toy, tiny_cfg(init="zeros"))
+
+
+def test_more_images_per_class_than_data(toy):
+    with pytest.raises(ValueError, match="fewer than the 50 images per class"):
+        D.init_state(toy, tiny_cfg(images_per_class=50))
+
+
+def test_meta_gradient_matches_finite_differences(toy):
+    with jax.enable_x64(True):
+        cfg = tiny_cfg(kernel_dtype="float64")
+        model = make_model("conv", 3, 16, width=4, norm="none")
+        variables = jax.tree.map(lambda a: a.astype(jnp.float64), init_model(model, jax.random.PRNGKey(0),
+                                                                             (16, 16, 1)))
+        images, labels = D.init_distilled(toy, cfg)
+        data = {"images": jnp.asarray(images, jnp.float64), "labels": jnp.asarray(labels, jnp.float64)}
+        x_t = jnp.asarray(toy.x_train[:10], jnp.float64)
+        y_t = kernels.centered_one_hot(toy.y_train[:10], 3).astype(jnp.float64)
+        loss = lambda d: D.meta_loss(d, model, variables, x_t, y_t, cfg, flip=False)[0]  # noqa: E731
+        grad = jax.grad(loss)(data)
+        rng = np.random.RandomState(0)
+        for key in ("images", "labels"):
+            v = jnp.asarray(rng.randn(*data[key].shape))
+            eps = 1e-5
+            plus = loss({**data, key: data[key] + eps * v})
+            minus = loss({**data, key: data[key] - eps * v})
+            fd = (plus - minus) / (2 * eps)
+            assert float(jnp.vdot(grad[key], v)) == pytest.approx(float(fd), rel=1e-5, abs=1e-9)
+
+
+def test_fixed_labels_get_no_gradient(toy):
+    cfg = tiny_cfg(learn_labels=False)
+    state = D.init_state(toy, cfg)
+    labels0 = np.asarray(state.labels)
+    state, m = D.make_step(toy, cfg)(state, jnp.asarray(toy.x_train), jnp.asarray(toy.y_train))
+    np.testing.assert_array_equal(np.asarray(state.labels), labels0)
+    assert float(m["label_grad_norm"]) == 0.0
+
+
+def test_pool_counters_start_staggered_and_reset_after_k(toy):
+    cfg = tiny_cfg(pool_size=2, max_online_steps=4, steps=20)
+    state = D.init_state(toy, cfg)
+    assert np.asarray(state.pool.steps).tolist() == [0, 2]  # (K/m)*i
+    step = D.make_step(toy, cfg)
+    x, y = jnp.asarray(toy.x_train), jnp.asarray(toy.y_train)
+    counters = [0, 2]
+    for _ in range(20):
+        before = jax.tree.map(np.asarray, state.pool.variables)
+        state, m = step(state, x, y)
+        i = int(m["model_index"])
+        counters[i] += 1
+        after = jax.tree.map(np.asarray, state.pool.variables)
+        if counters[i] >= 4:  # K online steps taken: re-initialised, counter back to 0
+            counters[i] = 0
+            fresh = init_model(make_model("conv", 3, 16, 4, "batch"), jax.random.PRNGKey(0), (16, 16, 1))
+            assert after["batch_stats"]["BatchNorm_0"]["var"][i].tolist() == \
+                np.asarray(fresh["batch_stats"]["BatchNorm_0"]["var"]).tolist()  # running stats reset to 1
+        assert np.asarray(state.pool.steps).tolist() == counters
+        other = 1 - i  # the model not picked is untouched
+        np.testing.assert_array_equal(before["params"]["Conv_0"]["kernel"][other],
+                                      after["params"]["Conv_0"]["kernel"][other])
+
+
+@pytest.mark.parametrize("order", ["v1", "v2"])
+def test_distillation_lowers_the_meta_loss(toy, order):
+    cfg = tiny_cfg(steps=60, order=order, real_batch=30, lr=1e-2)
+    result = D.distill(toy, cfg, log_every=1, progress=False)
+    loss = result.history["krr_loss"]  # the KRR part; the label-margin part saturates at -1/C
+    assert len(loss) == 60 and np.mean(loss[-10:]) < 0.2 * np.mean(loss[:10])
+    assert result.images.shape == (6, 16, 16, 1) and result.steps_done == 60
+
+
+def test_deterministic_per_seed(toy):
+    a = D.distill(toy, tiny_cfg(), progress=False)
+    b = D.distill(toy, tiny_cfg(), progress=False)
+    c = D.distill(toy, tiny_cfg(seed=1), progress=False)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_resume_gives_the_uninterrupted_result(toy, tmp_path):
+    cfg = tiny_cfg(steps=8)
+    whole = D.distill(toy, cfg, log_every=2, progress=False)
+    ckpt = tmp_path / "run.ckpt"
+    part = D.distill(toy, cfg, checkpoint=ckpt, checkpoint_every=2, log_every=2, stop_after=3, progress=False)
+    assert part.steps_done == 3 and ckpt.exists()
+    resumed = D.distill(toy, cfg, checkpoint=ckpt, checkpoint_every=2, log_every=2, progress=False)
+    assert resumed.steps_done == 8
+    np.testing.assert_array_equal(resumed.images, whole.images)
+    np.testing.assert_array_equal(resumed.labels, whole.labels)
+    assert resumed.history["step"] == [2, 3, 4, 6, 8]  # the stop at 3 was logged too
+    logged = dict(zip(resumed.history["step"], resumed.history["loss"]))
+    assert [logged[t] for t in whole.history["step"]] == whole.history["loss"]
+
+
+def test_checkpoint_of_another_run_is_refused_and_kept(toy, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, progress=False)
+    content = ckpt.read_bytes()
+    with pytest.raises(ValueError, match="belongs to another run"):
+        D.distill(toy, tiny_cfg(steps=2, lr=0.5), checkpoint=ckpt, progress=False)
+    assert ckpt.read_bytes() == content
+
+
+def test_foreign_checkpoint_file_is_refused(toy, tmp_path):
+    bad = tmp_path / "notes.ckpt"
+    bad.write_text("my notes")
+    with pytest.raises(ValueError, match="not a frepo_lite checkpoint"):
+        D.distill(toy, tiny_cfg(), checkpoint=bad, progress=False)
+    assert bad.read_text() == "my notes"
+
+
+def test_divergence_is_a_clear_error(toy):
+    nan_toy = type(toy)(**{**toy.__dict__, "x_train": np.full_like(toy.x_train, np.nan)})
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        D.distill(nan_toy, tiny_cfg(steps=2), log_every=1, progress=False)
+
+
+def test_history_and_snapshots(toy):
+    calls = []
+    result = D.distill(toy, tiny_cfg(steps=4), log_every=2, snapshot_every=2, eval_every=2,
+                       eval_fn=lambda x, y: calls.append(x.shape) or {"acc": 0.5}, progress=False)
+    h = result.history
+    assert h["step"] == [2, 4] and [s["step"] for s in h["snapshots"]] == [2, 4]
+    assert h["eval"] == [{"step": 2, "acc": 0.5}, {"step": 4, "acc": 0.5}] and calls == [(6, 16, 16, 1)] * 2
+    for k in ("krr_batch_acc", "image_norm", "label_norm", "image_grad_norm", "label_grad_norm"):
+        assert len(h[k]) == 2 and all(np.isfinite(h[k]))
+
+
+def test_flip_for_rgb():
+    from conftest import make_dataset
+    rgb = make_dataset(channels=3)
+    cfg = tiny_cfg()
+    assert D._use_flip(cfg, True, 10) and not D._use_flip(cfg, False, 10)
+    assert not D._use_flip(cfg.replace(images_per_class=50), True, 10)
+    result = D.distill(rgb, cfg.replace(steps=2), progress=False)
+    assert result.images.shape == (6, 16, 16, 3)
+
+
+def test_presets():
+    assert D.preset("paper") == D.DistillConfig(steps=20000)
+    assert D.preset("cpu", images_per_class=10).images_per_class == 10
+    with pytest.raises(ValueError, match="Unknown preset"):
+        D.preset("gpu")

@@ -207,6 +207,8 @@ def _validate(dataset: Dataset, cfg: DistillConfig) -> None:
         raise ValueError(f"order must be 'v1' or 'v2', got {cfg.order!r}")
     if cfg.pool_size < 1 or cfg.max_online_steps < 1:
         raise ValueError("pool_size and max_online_steps must be >= 1")
+    if not np.all(np.isfinite(dataset.x_train)):
+        raise ValueError("the training images contain NaN or inf values: check the data and its preprocessing")
     if cfg.real_batch > len(dataset.x_train):
         raise ValueError(f"real_batch={cfg.real_batch} exceeds the {len(dataset.x_train)} training images")
 
@@ -366,10 +368,12 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
 
     def flush():
         for t, m in jax.device_get(pending):
-            if not np.isfinite(m["loss"]):
+            # the norms too: ReLU on XLA:CPU maps NaN to 0, so NaN images can still give a finite loss
+            if not all(np.isfinite(m[k]) for k in ("loss", "image_norm", "label_norm")):
                 raise FloatingPointError(
-                    f"FRePo loss became {m['loss']} at step {t}: lower the learning rate (lr={cfg.lr}), "
-                    f"or use kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
+                    f"FRePo diverged at step {t} (loss {m['loss']}, image norm {m['image_norm']}, label norm "
+                    f"{m['label_norm']}): lower the learning rate (lr={cfg.lr}), or use "
+                    f"kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
             history["step"].append(int(t))
             for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
                       "label_grad_norm"):

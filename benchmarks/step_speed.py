@@ -1,0 +1,169 @@
+"""Milliseconds per FRePo meta-step and peak memory: our single compiled step against a straightforward one.
+
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py
+
+"straightforward" is the structure of the authors' code: the real batch is sampled on the host and copied
+to the device every step, then three separately jitted calls run (target features; meta-gradient + LAMB;
+Adam step of the online model) and the pool is kept in Python lists. "compiled" is
+frepo_lite.distill.make_step: one XLA program per step, the dataset resident on the device, the state
+donated. Each variant runs in its own subprocess, so the peak resident memory (ru_maxrss, which on a CPU
+is where the arrays live) is its own. Timing: mean over --steps steps after --warmup steps (compile
+excluded). Writes benchmarks/results/step_speed.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+CONFIGS = {
+    "paper": dict(width=128, real_batch=1024, images_per_class=10),  # 100 distilled MNIST images
+    "cpu-ipc1": dict(width=32, real_batch=256, images_per_class=1, lr=3e-3),
+    "cpu-ipc10": dict(width=32, real_batch=256, images_per_class=10, lr=3e-3),
+}
+
+
+def straightforward_step_fn(data, cfg):
+    """The three-call step with host-side batches: (step(state) -> state, leaf(state) -> array, state)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    from frepo_lite import distill as D
+    from frepo_lite import kernels
+    from frepo_lite.models import apply_model, init_model
+
+    model, adam = D._model_and_online_optimizer(data, cfg)
+    lamb = D.make_meta_optimizer(cfg)
+    c = data.num_classes
+
+    @jax.jit
+    def target_features(variables, x):
+        return apply_model(model, variables, x)[0]
+
+    @jax.jit
+    def meta_update(images, labels, opt_state, variables, f_t, y_t):
+        def loss(d):
+            f_s = apply_model(model, variables, d["images"])[0]
+            pred = kernels.krr_from_features(f_s, f_t, d["labels"], cfg.lambda0)
+            return kernels.mse_loss(pred, y_t) + kernels.label_margin_loss(d["labels"])
+        d = {"images": images, "labels": labels}
+        grads = jax.grad(loss)(d)
+        updates, opt_state = lamb.update(grads, opt_state, d)
+        d = optax.apply_updates(d, updates)
+        return d["images"], d["labels"], opt_state
+
+    @jax.jit
+    def online_update(variables, opt_state, images, labels):
+        return D.online_update(model, adam, variables, opt_state, images, labels, jax.random.PRNGKey(0),
+                               cfg.online_batch)
+
+    rng = np.random.RandomState(0)
+    images, labels = (jnp.asarray(a) for a in D.init_distilled(data, cfg))
+    pool = [init_model(model, jax.random.PRNGKey(i), data.x_train.shape[1:]) for i in range(cfg.pool_size)]
+    pool_opt = [adam.init(v["params"]) for v in pool]
+    counters = [i * cfg.max_online_steps // cfg.pool_size for i in range(cfg.pool_size)]
+    state = {"images": images, "labels": labels, "opt": lamb.init({"images": images, "labels": labels})}
+
+    def step(state):
+        i = rng.randint(cfg.pool_size)
+        idx = rng.randint(0, len(data.x_train), cfg.real_batch)
+        x_t = jnp.asarray(data.x_train[idx])  # host -> device copy every step
+        y_t = kernels.centered_one_hot(jnp.asarray(data.y_train[idx]), c)
+        f_t = target_features(pool[i], x_t)
+        state["images"], state["labels"], state["opt"] = meta_update(state["images"], state["labels"],
+                                                                      state["opt"], pool[i], f_t, y_t)
+        pool[i], pool_opt[i] = online_update(pool[i], pool_opt[i], state["images"], state["labels"])
+        counters[i] += 1
+        if counters[i] >= cfg.max_online_steps:
+            pool[i] = init_model(model, jax.random.PRNGKey(1000 + i), data.x_train.shape[1:])
+            pool_opt[i], counters[i] = adam.init(pool[i]["params"]), 0
+        return state
+
+    return step, lambda s: s["images"], state
+
+
+def compiled_step_fn(data, cfg):
+    import jax
+
+    from frepo_lite import distill as D
+    step = D.make_step(data, cfg)
+    x, y = jax.device_put(data.x_train), jax.device_put(data.y_train)
+    return (lambda s: step(s, x, y)[0]), (lambda s: s.images), D.init_state(data, cfg)
+
+
+def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
+    """Run in a subprocess: time one variant at one configuration."""
+    import jax
+
+    from frepo_lite.data import load_dataset
+    from frepo_lite.distill import DistillConfig
+
+    data = load_dataset("mnist")
+    cfg = DistillConfig(**CONFIGS[config])
+    make = compiled_step_fn if variant == "compiled" else straightforward_step_fn
+    step_fn, leaf, state = make(data, cfg)
+    t0 = time.perf_counter()
+    state = step_fn(state)
+    jax.block_until_ready(leaf(state))
+    first = time.perf_counter() - t0
+    for _ in range(warmup):
+        state = step_fn(state)
+    jax.block_until_ready(leaf(state))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        state = step_fn(state)
+    jax.block_until_ready(leaf(state))
+    ms = (time.perf_counter() - t0) / steps * 1000
+    return {"variant": variant, "config": config, "ms_per_step": ms, "first_step_s": first,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **CONFIGS[config]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # internal: variant config
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(measure(*args.one, args.warmup, args.steps)))
+        return
+    rows = []
+    for config in args.configs:
+        for variant in ("straightforward", "compiled"):
+            out = subprocess.run([sys.executable, __file__, "--one", variant, config, "--warmup",
+                                  str(args.warmup), "--steps", str(args.steps)],
+                                 capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(rows[-1], flush=True)
+    import jax
+    machine = f"{platform.machine()}, {jax.default_backend()}, jax {jax.__version__}"
+    lines = ["# ms per FRePo meta-step (measured)", "",
+             "| config | width | real batch | distilled images | straightforward (3 calls) | compiled (1 call) | "
+             "speed-up | peak RSS straightforward / compiled |", "|---|---|---|---|---|---|---|---|"]
+    for config in args.configs:
+        a, b = (next(r for r in rows if r["config"] == config and r["variant"] == v)
+                for v in ("straightforward", "compiled"))
+        a["speedup"] = b["speedup"] = a["ms_per_step"] / b["ms_per_step"]
+        lines.append(f"| {config} | {a['width']} | {a['real_batch']} | {10 * a['images_per_class']} | "
+                     f"{a['ms_per_step']:.0f} ms | {b['ms_per_step']:.0f} ms | {a['speedup']:.2f}x | "
+                     f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB |")
+    lines += ["", f"Machine: {machine}; mean of {args.steps} steps after {args.warmup} warm-up steps, "
+              "compile excluded. Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime.", "",
+              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py`."]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "step_speed.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    (RESULTS / "step_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

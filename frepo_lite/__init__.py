@@ -6,7 +6,10 @@ Modules: ``data`` (datasets, preprocessing), ``models`` (Conv and transfer archi
 """
 __version__ = "0.1.0"
 
-from .data import load_dataset  # noqa: E402,F401
-from .distill import DistillConfig, preset  # noqa: E402,F401  (the loop: frepo_lite.distill.distill)
-from .evaluate import EvalConfig, evaluate_random_subset, evaluate_support  # noqa: E402,F401
-from .export import load_distilled, save_distilled  # noqa: E402,F401
+from .data import load_dataset  # noqa: E402
+from .distill import DistillConfig, preset  # noqa: E402  (the loop itself: frepo_lite.distill.distill)
+from .evaluate import EvalConfig, evaluate_random_subset, evaluate_support  # noqa: E402
+from .export import load_distilled, save_distilled  # noqa: E402
+
+__all__ = ["load_dataset", "DistillConfig", "preset", "EvalConfig", "evaluate_support", "evaluate_random_subset",
+           "load_distilled", "save_distilled"]

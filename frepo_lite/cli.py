@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 
 def _eval_config(args, distill_width: int | None = None):
     from .evaluate import EvalConfig

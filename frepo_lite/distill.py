@@ -29,7 +29,7 @@ import optax
 
 from . import kernels
 from .data import Dataset, class_balanced_indices
-from .models import apply_model, init_model, make_model
+from .models import apply_model, init_model, make_model, mse_train_step
 
 CHECKPOINT_VERSION = 1
 
@@ -146,17 +146,7 @@ def online_update(model, optimizer, variables, opt_state, images, labels, key, b
         idx = jax.random.choice(key, n, (batch,), replace=False)
         images, labels = images[idx], labels[idx]
     images, labels = jax.lax.stop_gradient(images), jax.lax.stop_gradient(labels)
-
-    def loss_fn(params):
-        _, logits, stats = apply_model(model, {**variables, "params": params}, images, train=True)
-        return kernels.mse_loss(logits, labels), stats
-
-    grads, stats = jax.grad(loss_fn, has_aux=True)(variables["params"])
-    updates, opt_state = optimizer.update(grads, opt_state, variables["params"])
-    new_vars = {**variables, "params": optax.apply_updates(variables["params"], updates)}
-    if stats is not None:
-        new_vars["batch_stats"] = stats
-    return new_vars, opt_state
+    return mse_train_step(model, optimizer, variables, opt_state, images, labels)
 
 
 def init_pool(model, optimizer, key, input_shape, cfg: DistillConfig) -> PoolState:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from . import kernels
 from .augment import augment
 from .data import Dataset, class_balanced_indices
-from .models import apply_model, init_model, make_model
+from .models import apply_model, init_model, make_model, mse_train_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,17 +84,7 @@ def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
         x, y = images[idx], labels[idx]
         if cfg.augment:
             x = augment(k_aug, x, rgb)
-
-        def loss_fn(params):
-            _, logits, stats = apply_model(model, {**variables, "params": params}, x, train=True)
-            return kernels.mse_loss(logits, y), stats
-
-        grads, stats = jax.grad(loss_fn, has_aux=True)(variables["params"])
-        updates, opt_state = tx.update(grads, opt_state, variables["params"])
-        new = {**variables, "params": optax.apply_updates(variables["params"], updates)}
-        if stats is not None:
-            new["batch_stats"] = stats
-        return new, opt_state
+        return mse_train_step(model, tx, variables, opt_state, x, y)
 
     def train(key, images, labels):
         k_init, k_loop = jax.random.split(key)

@@ -12,7 +12,11 @@ import math
 from typing import Any, Callable
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+import optax
+
+from .kernels import mse_loss
 
 NORMS = ("none", "batch", "instance", "group", "layer")
 ARCHS = ("conv", "dc_conv", "alexnet", "vgg11", "resnet18")
@@ -199,3 +203,22 @@ def apply_model(model: nn.Module, variables: dict, x, train: bool = False):
         return feat, logits, upd["batch_stats"]
     feat, logits = model.apply(variables, x, train=train)
     return feat, logits, variables.get("batch_stats")
+
+
+def mse_train_step(model: nn.Module, optimizer: optax.GradientTransformation, variables: dict, opt_state,
+                   x, y):
+    """One optimiser step on 0.5 * mean_i ||logits_i - y_i||^2 for images x (N,H,W,C) and targets y (N,C).
+
+    BatchNorm (if any) normalises with batch statistics and its running averages are updated.
+    Returns (new variables, new optimiser state).
+    """
+    def loss_fn(params):
+        _, logits, stats = apply_model(model, {**variables, "params": params}, x, train=True)
+        return mse_loss(logits, y), stats
+
+    grads, stats = jax.grad(loss_fn, has_aux=True)(variables["params"])
+    updates, opt_state = optimizer.update(grads, opt_state, variables["params"])
+    new = {**variables, "params": optax.apply_updates(variables["params"], updates)}
+    if stats is not None:
+        new["batch_stats"] = stats
+    return new, opt_state

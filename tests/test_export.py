@@ -85,3 +85,16 @@ def test_png_grid(tmp_path):
     assert grid.shape == (2 * 5 - 1, 3 * 5 - 1, 1)
     save_grid_png(tmp_path / "g.png", np.random.rand(6, 4, 4, 1), ncols=3)
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_figures():
+    import matplotlib
+    matplotlib.use("Agg")
+    from frepo_lite.viz import plot_distilled, plot_history, plot_labels
+
+    labels = np.eye(3, dtype=np.float32)[[0, 1, 2, 2]]
+    fig = plot_distilled(np.random.rand(4, 4, 4, 1), labels, class_names=["a", "b", "c"], title="t")
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["a (1.00)", "b (1.00)", "c (1.00)", "c (1.00)"]
+    assert plot_labels(labels).axes[0].get_xlabel() == "class"
+    fig = plot_history({"step": [1, 2], "loss": [1.0, 0.5], "krr_batch_acc": [0.1, 0.2], "image_norm": []})
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "krr_batch_acc"]

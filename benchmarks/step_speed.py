@@ -158,7 +158,7 @@ def main():
                      f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB |")
     lines += ["", f"Machine: {machine}; mean of {args.steps} steps after {args.warmup} warm-up steps, "
               "compile excluded. Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime.", "",
-              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py`."]
+              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --warmup 1 --steps 3`."]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "step_speed.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
     (RESULTS / "step_speed.md").write_text("\n".join(lines) + "\n")

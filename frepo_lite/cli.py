@@ -105,13 +105,13 @@ def cmd_quickstart(args) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     data = load_dataset("mnist", args.data_dir)
     cfg = preset("cpu", images_per_class=1, steps=args.steps)
+    stamp = f"{cfg.steps}steps_seed{cfg.seed}"
     print(f"Distilling MNIST to 10 images ({cfg.steps} FRePo steps, width {cfg.width}) ...")
-    result = distill(data, cfg, checkpoint=out_dir / "mnist_ipc1.ckpt")
+    result = distill(data, cfg, checkpoint=out_dir / f"mnist_ipc1_{stamp}.ckpt")
     eval_cfg = EvalConfig(width=cfg.width, num_models=args.eval_models, steps=args.eval_steps)
     print(f"Training {eval_cfg.num_models} fresh networks on the distilled set and on a random subset ...")
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)
     base = evaluate_random_subset(data, 1, eval_cfg)
-    stamp = f"{cfg.steps}steps_seed{cfg.seed}"
     path = out_dir / f"mnist_ipc1_{stamp}.npz"
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
                           steps_done=result.steps_done, seconds=round(result.seconds, 1), command="quickstart")

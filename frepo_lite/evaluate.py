@@ -97,10 +97,9 @@ def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     return train
 
 
-def _predict(model, variables, x, batch: int = 1000):
-    """(features (N,d), logits (N,C)) in batches."""
-    fn = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
-    feats, logits = zip(*(fn(variables, x[i:i + batch]) for i in range(0, len(x), batch)))
+def _batched(predict, variables, x, batch: int = 1000):
+    """predict(variables, x) -> (features (N,d), logits (N,C)), applied in batches of `batch` images."""
+    feats, logits = zip(*(predict(variables, x[i:i + batch]) for i in range(0, len(x), batch)))
     return jnp.concatenate(feats), jnp.concatenate(logits)
 
 
@@ -118,12 +117,13 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
     steps = cfg.steps or eval_steps_for(images.shape[0])
     train = _make_train_fn(model, cfg, images.shape[0], dataset.info.is_rgb, steps)
+    predict = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
     accs, krr_accs = [], []
     for i in tqdm(range(cfg.num_models), desc="evaluate", disable=not progress, leave=False):
         variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
-        f_eval, logits = _predict(model, variables, x_eval)
+        f_eval, logits = _batched(predict, variables, x_eval)
         accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
-        f_s, _ = _predict(model, variables, images)
+        f_s, _ = _batched(predict, variables, images)
         krr = kernels.krr_from_features(f_s, f_eval, labels, cfg.lambda0)
         krr_accs.append(float(jnp.mean(jnp.argmax(krr, -1) == y_eval)))
     return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),

@@ -350,36 +350,32 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
     x_real, y_real = jax.device_put(dataset.x_train), jax.device_put(dataset.y_train)
     start = int(state.step)
     end = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
-    pending = []
     t0 = time.perf_counter()
     seconds_before = history["seconds"]
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"FRePo {dataset.info.name}",
                unit="step")
 
-    def flush():
-        for t, m in jax.device_get(pending):
-            # the norms too: ReLU on XLA:CPU maps NaN to 0, so NaN images can still give a finite loss
-            if not all(np.isfinite(m[k]) for k in ("loss", "image_norm", "label_norm")):
-                raise FloatingPointError(
-                    f"FRePo diverged at step {t} (loss {m['loss']}, image norm {m['image_norm']}, label norm "
-                    f"{m['label_norm']}): lower the learning rate (lr={cfg.lr}), or use "
-                    f"kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
-            history["step"].append(int(t))
-            for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
-                      "label_grad_norm"):
-                history[k].append(float(m[k]))
-        if pending:
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", krr_acc=f"{history['krr_batch_acc'][-1]:.3f}")
-        pending.clear()
+    def record(t: int, metrics: dict) -> None:
+        """Copy step t's metrics to the host (the only sync), check them and append them to the history."""
+        m = jax.device_get(metrics)
+        # the norms too: ReLU on XLA:CPU maps NaN to 0, so NaN images can still give a finite loss
+        if not all(np.isfinite(m[k]) for k in ("loss", "image_norm", "label_norm")):
+            raise FloatingPointError(
+                f"FRePo diverged at step {t} (loss {m['loss']}, image norm {m['image_norm']}, label norm "
+                f"{m['label_norm']}): lower the learning rate (lr={cfg.lr}), or use "
+                f"kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
+        history["step"].append(t)
+        for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
+                  "label_grad_norm"):
+            history[k].append(float(m[k]))
+        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", krr_acc=f"{history['krr_batch_acc'][-1]:.3f}")
 
     for t in range(start, end):
         state, metrics = step_fn(state, x_real, y_real)
-        if (t + 1) % log_every == 0 or t + 1 == end:
-            pending.append((t + 1, metrics))
         bar.update(1)
         done = t + 1
         if done % log_every == 0 or done == end:
-            flush()
+            record(done, metrics)
         if snapshot_every and (done % snapshot_every == 0 or done == end):
             history["snapshots"].append({"step": done, "images": np.asarray(state.images)})
         if eval_every and eval_fn is not None and (done % eval_every == 0 or done == cfg.steps):

@@ -103,6 +103,25 @@ def _batched(predict, variables, x, batch: int = 1000):
     return jnp.concatenate(feats), jnp.concatenate(logits)
 
 
+def features_and_logits(model, variables, x, batch: int = 1000):
+    """(features (N,d), logits (N,C)) of images x (N,H,W,C) in inference mode, computed `batch` at a time."""
+    predict = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
+    return _batched(predict, variables, x, batch)
+
+
+def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), seed: int = 0):
+    """Train one fresh cfg.arch network on (images (n,H,W,C), labels (n,C)) by the evaluation recipe.
+
+    Returns (model, variables); use features_and_logits(model, variables, x) to apply it.
+    """
+    _check_support(images, labels, dataset)
+    images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
+    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
+    steps = cfg.steps or eval_steps_for(images.shape[0])
+    train = _make_train_fn(model, cfg, images.shape[0], dataset.info.is_rgb, steps)
+    return model, train(jax.random.PRNGKey(seed), images, labels)
+
+
 def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), split: str = "test",
                      progress: bool = True) -> dict:
     """Train cfg.num_models fresh networks on the support set and test them.

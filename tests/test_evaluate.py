@@ -36,3 +36,13 @@ def test_bad_support_sets_are_refused(toy):
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         evaluate_support(bad, y, toy, FAST)
+
+
+def test_train_network_returns_a_network_that_fits_its_support(toy):
+    from frepo_lite.evaluate import EvalConfig, features_and_logits, random_subset, train_network
+
+    images, labels = random_subset(toy, 5)
+    model, variables = train_network(images, labels, toy, EvalConfig(width=8, steps=150, augment=False))
+    feats, logits = features_and_logits(model, variables, images, batch=4)
+    assert feats.shape[0] == logits.shape[0] == len(images)
+    assert np.mean(np.argmax(logits, -1) == np.argmax(labels, -1)) > 0.9

@@ -1,0 +1,18 @@
+"""The interactive snapshot viewer of notebook 03 (the static figures are tested in test_export.py)."""
+import numpy as np
+import pytest
+
+
+def test_snapshot_viewer_scrubs_and_refuses_an_empty_history():
+    from frepo_lite.viz import snapshot_viewer
+
+    snaps = [{"step": s, "images": np.full((3, 8, 8, 1), s / 10, np.float32)} for s in (0, 5, 10)]
+    labels = np.eye(3)
+    seen = []
+    viewer = snapshot_viewer(snaps, lambda x: (seen.append(float(x.mean())), x)[1], labels)
+    assert viewer.children[0].max == 2 and viewer.children[0].value == 2  # opens on the last snapshot
+    viewer.children[0].value = 0  # moving the slider redraws
+    viewer.show(1)
+    assert seen == [1.0, 0.0, 0.5]
+    with pytest.raises(ValueError, match="snapshot_every"):
+        snapshot_viewer([], lambda x: x)

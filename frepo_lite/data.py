@@ -35,16 +35,24 @@ class DatasetInfo:
     channels: int
     zca: str  # "none" | "full" | "checkerboard"
     test_split: str = "test"
+    class_names: tuple[str, ...] | None = None  # None: the class ids "0", "1", ...
 
     @property
     def is_rgb(self) -> bool:
         return self.channels == 3
 
+    @property
+    def labels_text(self) -> tuple[str, ...]:
+        """A short name per class, for figure titles."""
+        return self.class_names or tuple(str(c) for c in range(self.num_classes))
+
 
 REGISTRY: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo("mnist", "mnist", 10, 28, 1, "none"),
-    "fashion_mnist": DatasetInfo("fashion_mnist", "fashion_mnist", 10, 28, 1, "none"),
-    "cifar10": DatasetInfo("cifar10", "cifar10", 10, 32, 3, "full"),
+    "fashion_mnist": DatasetInfo("fashion_mnist", "fashion_mnist", 10, 28, 1, "none", class_names=(
+        "T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")),
+    "cifar10": DatasetInfo("cifar10", "cifar10", 10, 32, 3, "full", class_names=(
+        "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")),
     "cifar100": DatasetInfo("cifar100", "cifar100", 100, 32, 3, "full"),
     "svhn": DatasetInfo("svhn", "svhn_cropped", 10, 32, 3, "full"),
     "tiny_imagenet": DatasetInfo("tiny_imagenet", None, 200, 64, 3, "full"),

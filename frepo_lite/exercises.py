@@ -54,6 +54,17 @@ def check_label_classes(fn) -> bool:
     return _ok("each label's class is the argmax of its row")
 
 
+def check_numpy_loader(fn, path) -> bool:
+    """fn(path) -> (pixels (n,H,W,C) in [0,1], labels (n,C)) read from an exported set with numpy alone."""
+    from .export import load_distilled
+
+    ref = load_distilled(path)
+    pixels, labels = fn(path)
+    _close(labels, ref.labels, "labels")
+    _close(pixels, ref.pixels(), "pixels", atol=1e-3)
+    return _ok("the exported file is readable with numpy and its metadata alone")
+
+
 # notebook 01 ----------------------------------------------------------------------------------------
 
 def check_dual_ridge(fn) -> bool:

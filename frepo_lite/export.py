@@ -75,6 +75,17 @@ def build_metadata(dataset_info, distill_config: dict | None = None, eval_config
     }
 
 
+def free_path(path: str | os.PathLike) -> Path:
+    """path itself if nothing is there yet, else the first free 'name-2.npz', 'name-3.npz', ..."""
+    path = Path(path)
+    k = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
+        k += 1
+    return candidate
+
+
 def save_distilled(path: str | os.PathLike, images, labels, preprocessing: Preprocessing, metadata: dict,
                    overwrite: bool = False) -> Path:
     """Write a distilled set. An existing file is never replaced unless overwrite=True."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import make_dataset
-from frepo_lite.export import build_metadata, load_distilled, save_distilled
+from frepo_lite.export import build_metadata, free_path, load_distilled, save_distilled
 from frepo_lite.viz import image_grid, save_grid_png
 
 
@@ -46,6 +46,24 @@ def test_existing_file_is_never_overwritten_silently(tmp_path):
     assert path.read_bytes() == before
     save_distilled(path, x * 0, y, ds.preprocessing, build_metadata(ds.info), overwrite=True)
     assert (load_distilled(path).images == 0).all()
+
+
+def test_free_path_never_points_at_an_existing_file(tmp_path):
+    assert free_path(tmp_path / "set.npz") == tmp_path / "set.npz"
+    exported(tmp_path)
+    assert free_path(tmp_path / "set.npz") == tmp_path / "set-2.npz"
+    (tmp_path / "set-2.npz").write_bytes(b"")
+    assert free_path(tmp_path / "set.npz") == tmp_path / "set-3.npz"
+
+
+def test_numpy_loader_exercise_check(tmp_path):
+    from frepo_lite.exercises import check_numpy_loader
+
+    _, _, _, path = exported(tmp_path)
+    good = lambda p: (load_distilled(p).pixels(), np.load(p)["labels"])  # noqa: E731
+    assert check_numpy_loader(good, path)
+    with pytest.raises(AssertionError, match="pixels"):
+        check_numpy_loader(lambda p: (np.load(p)["images"], np.load(p)["labels"]), path)
 
 
 def test_corrupt_and_foreign_files_are_refused(tmp_path):

@@ -9,6 +9,7 @@ set as KRR support.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -97,16 +98,34 @@ def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     return train
 
 
+@functools.lru_cache(maxsize=8)
+def _trainer(cfg: EvalConfig, num_classes: int, resolution: int, n: int, rgb: bool, steps: int):
+    """(model, train) for one evaluation setting, kept so that repeated evaluations compile once."""
+    model = make_model(cfg.arch, num_classes, resolution, cfg.width, cfg.norm)
+    return model, _make_train_fn(model, cfg, n, rgb, steps)
+
+
+def _trainer_for(images, dataset: Dataset, cfg: EvalConfig):
+    steps = cfg.steps or eval_steps_for(images.shape[0])
+    model, train = _trainer(cfg.replace(num_models=1, seed=0), dataset.num_classes, dataset.info.resolution,
+                            images.shape[0], dataset.info.is_rgb, steps)
+    return model, train, steps
+
+
 def _batched(predict, variables, x, batch: int = 1000):
     """predict(variables, x) -> (features (N,d), logits (N,C)), applied in batches of `batch` images."""
     feats, logits = zip(*(predict(variables, x[i:i + batch]) for i in range(0, len(x), batch)))
     return jnp.concatenate(feats), jnp.concatenate(logits)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _predict(model, variables, x):
+    return apply_model(model, variables, x)[:2]
+
+
 def features_and_logits(model, variables, x, batch: int = 1000):
     """(features (N,d), logits (N,C)) of images x (N,H,W,C) in inference mode, computed `batch` at a time."""
-    predict = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
-    return _batched(predict, variables, x, batch)
+    return _batched(functools.partial(_predict, model), variables, x, batch)
 
 
 def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), seed: int = 0):
@@ -116,9 +135,7 @@ def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig
     """
     _check_support(images, labels, dataset)
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
-    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
-    steps = cfg.steps or eval_steps_for(images.shape[0])
-    train = _make_train_fn(model, cfg, images.shape[0], dataset.info.is_rgb, steps)
+    model, train, _ = _trainer_for(images, dataset, cfg)
     return model, train(jax.random.PRNGKey(seed), images, labels)
 
 
@@ -133,10 +150,8 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     _check_support(images, labels, dataset)
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
     x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
-    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
-    steps = cfg.steps or eval_steps_for(images.shape[0])
-    train = _make_train_fn(model, cfg, images.shape[0], dataset.info.is_rgb, steps)
-    predict = jax.jit(lambda v, xb: apply_model(model, v, xb)[:2])
+    model, train, steps = _trainer_for(images, dataset, cfg)
+    predict = functools.partial(_predict, model)
     accs, krr_accs = [], []
     for i in tqdm(range(cfg.num_models), desc="evaluate", disable=not progress, leave=False):
         variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)

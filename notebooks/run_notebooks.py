@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import platform
 import tempfile
 import time
@@ -33,12 +34,18 @@ def notebooks(selection: list[str]) -> list[Path]:
     return chosen
 
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
 def strip_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep outputs, execution counts and cell tags; drop editor, widget-state and papermill metadata."""
+    """Keep outputs, execution counts and cell tags; drop editor and papermill metadata, and widget
+    outputs (progress bars, viewers): without a live kernel they would show only a stale placeholder."""
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NOTEBOOK_METADATA}
     for cell in nb.cells:
         tags = [t for t in cell.metadata.get("tags", []) if t != "injected-parameters"]
         cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     return nb
 
@@ -70,6 +77,8 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="set SMOKE=True (a quick check, not for committing)")
     parser.add_argument("--out", type=Path, help="write executed copies here instead of replacing the notebooks")
     args = parser.parse_args(argv)
+    if os.environ.get("FREPO_DATA_DIR"):  # the kernels run in scratch directories
+        os.environ["FREPO_DATA_DIR"] = str(Path(os.environ["FREPO_DATA_DIR"]).resolve())
     parameters = {k: literal(v) for k, v in args.p}
     if args.smoke:
         parameters["SMOKE"] = True
@@ -85,7 +94,7 @@ def main(argv=None):
         print(f"  {seconds / 60:.1f} min", flush=True)
         if args.out is None:
             times[path.name] = {"minutes": round(seconds / 60, 1), "machine": f"{platform.machine()}, "
-                                f"{__import__('os').cpu_count()} cores"}
+                                f"{os.cpu_count()} cores"}
             times_file.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
 
 

@@ -83,30 +83,32 @@ def snapshot_viewer(snapshots: list[dict], to_pixels, labels: np.ndarray | None 
     snapshots: history['snapshots'] of frepo_lite.distill.distill, each {'step': int, 'images': (n,H,W,C)};
     to_pixels: maps model-space images to pixels in [0, 1] (e.g. dataset.preprocessing.inverse);
     labels (n,C): titles each image with its class. Returns the widget (display it, or call
-    widget.show(k) to draw snapshot k without a front end).
+    widget.show(k) to draw snapshot k without a front end). Each snapshot is drawn to a PNG shown by an
+    Image widget (not captured through an Output widget, which can stall headless runs on large figures).
     """
+    import io
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     if not snapshots:
         raise ValueError("no snapshots to show: run distill(..., snapshot_every=N) to record them")
     n = snapshots[0]["images"].shape[0]
     labels = labels if labels is not None else np.eye(n, 1)
-    out = widgets.Output()
+    image = widgets.Image(format="png")
 
     def show(k: int) -> None:
         snap = snapshots[k]
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_distilled(to_pixels(snap["images"]), labels, ncols=ncols, title=f"step {snap['step']}")
-            display(fig)
-            plt.close(fig)
+        fig = plot_distilled(to_pixels(snap["images"]), labels, ncols=ncols, title=f"step {snap['step']}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        image.value = buffer.getvalue()
 
     slider = widgets.IntSlider(value=len(snapshots) - 1, min=0, max=len(snapshots) - 1, description="snapshot",
                                continuous_update=False)
     slider.observe(lambda change: show(change["new"]), names="value")
-    box = widgets.VBox([slider, out])
+    box = widgets.VBox([slider, image])
     box.show = show
     show(slider.value)
     return box

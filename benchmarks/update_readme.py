@@ -15,7 +15,7 @@ table = table.split("\n\nReproduce:")[0]
 speed = pathlib.Path("benchmarks/results/step_speed.md").read_text().split("\n", 2)[2].strip()
 speed = speed.split("\n\nReproduce:")[0]
 runtimes = json.loads(pathlib.Path("notebooks/runtimes.json").read_text())
-rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.0f} min |"
+rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.1f} min |"
                  for k, v in NOTEBOOKS.items())
 blocks = {
  "NOTEBOOKS": "| notebook | what it teaches | runtime (defaults, 2-core CPU) |\n|---|---|---|\n" + rows,

@@ -314,7 +314,10 @@ def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: Distil
                          f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
                          "path; the existing file is left untouched.")
     state = flax.serialization.from_state_dict(template, payload["state"])
-    return jax.tree.map(jnp.asarray, state), json.loads(payload["history"])
+    history = json.loads(payload["history"])
+    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32)}
+                            for s in history["snapshots"]]
+    return jax.tree.map(jnp.asarray, state), history
 
 
 def _history_to_json(history: dict) -> dict:

@@ -129,6 +129,16 @@ def test_resume_gives_the_uninterrupted_result(toy, tmp_path):
     assert [logged[t] for t in whole.history["step"]] == whole.history["loss"]
 
 
+def test_resumed_snapshots_are_arrays_like_fresh_ones(toy, tmp_path):
+    cfg = tiny_cfg(steps=4)
+    ckpt = tmp_path / "run.ckpt"
+    D.distill(toy, cfg, checkpoint=ckpt, snapshot_every=2, stop_after=2, progress=False)
+    resumed = D.distill(toy, cfg, checkpoint=ckpt, snapshot_every=2, progress=False)
+    assert [s["step"] for s in resumed.history["snapshots"]] == [2, 4]
+    for snap in resumed.history["snapshots"]:
+        assert isinstance(snap["images"], np.ndarray) and snap["images"].shape == resumed.images.shape
+
+
 def test_checkpoint_of_another_run_is_refused_and_kept(toy, tmp_path):
     ckpt = tmp_path / "run.ckpt"
     D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, progress=False)

@@ -112,12 +112,6 @@ def _trainer_for(images, dataset: Dataset, cfg: EvalConfig):
     return model, train, steps
 
 
-def _batched(predict, variables, x, batch: int = 1000):
-    """predict(variables, x) -> (features (N,d), logits (N,C)), applied in batches of `batch` images."""
-    feats, logits = zip(*(predict(variables, x[i:i + batch]) for i in range(0, len(x), batch)))
-    return jnp.concatenate(feats), jnp.concatenate(logits)
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _predict(model, variables, x):
     return apply_model(model, variables, x)[:2]
@@ -125,7 +119,8 @@ def _predict(model, variables, x):
 
 def features_and_logits(model, variables, x, batch: int = 1000):
     """(features (N,d), logits (N,C)) of images x (N,H,W,C) in inference mode, computed `batch` at a time."""
-    return _batched(functools.partial(_predict, model), variables, x, batch)
+    feats, logits = zip(*(_predict(model, variables, x[i:i + batch]) for i in range(0, len(x), batch)))
+    return jnp.concatenate(feats), jnp.concatenate(logits)
 
 
 def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), seed: int = 0):
@@ -151,13 +146,12 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
     x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
     model, train, steps = _trainer_for(images, dataset, cfg)
-    predict = functools.partial(_predict, model)
     accs, krr_accs = [], []
     for i in tqdm(range(cfg.num_models), desc="evaluate", disable=not progress, leave=False):
         variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
-        f_eval, logits = _batched(predict, variables, x_eval)
+        f_eval, logits = features_and_logits(model, variables, x_eval)
         accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
-        f_s, _ = _batched(predict, variables, images)
+        f_s, _ = features_and_logits(model, variables, images)
         krr = kernels.krr_from_features(f_s, f_eval, labels, cfg.lambda0)
         krr_accs.append(float(jnp.mean(jnp.argmax(krr, -1) == y_eval)))
     return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),

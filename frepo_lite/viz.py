@@ -51,7 +51,7 @@ def plot_labels(labels: np.ndarray, class_names=None, title: str = "learned labe
     """Heat map of a label matrix (n, C): rows are distilled images, columns classes."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4, 0.25 * labels.shape[0] + 1))
+    fig, ax = plt.subplots(figsize=(4, min(0.25 * labels.shape[0] + 1, 8)))  # rows get thinner past 28 images
     im = ax.imshow(labels, cmap="RdBu_r", vmin=-np.abs(labels).max(), vmax=np.abs(labels).max(), aspect="auto")
     ax.set_xlabel("class")
     ax.set_ylabel("distilled image")

@@ -114,5 +114,6 @@ def test_figures():
     fig = plot_distilled(np.random.rand(4, 4, 4, 1), labels, class_names=["a", "b", "c"], title="t")
     assert [ax.get_title() for ax in fig.axes[:4]] == ["a (1.00)", "b (1.00)", "c (1.00)", "c (1.00)"]
     assert plot_labels(labels).axes[0].get_xlabel() == "class"
+    assert plot_labels(np.eye(10)[np.arange(100) % 10]).get_size_inches()[1] <= 8  # 100 rows stay on screen
     fig = plot_history({"step": [1, 2], "loss": [1.0, 0.5], "krr_batch_acc": [0.1, 0.2], "image_norm": []})
     assert [ax.get_title() for ax in fig.axes] == ["loss", "krr_batch_acc"]

@@ -314,10 +314,7 @@ def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: Distil
                          f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
                          "path; the existing file is left untouched.")
     state = flax.serialization.from_state_dict(template, payload["state"])
-    history = json.loads(payload["history"])
-    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32)}
-                            for s in history["snapshots"]]
-    return jax.tree.map(jnp.asarray, state), history
+    return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
 
 
 def _history_to_json(history: dict) -> dict:
@@ -325,6 +322,14 @@ def _history_to_json(history: dict) -> dict:
     out["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"]).tolist()}
                         for s in history["snapshots"]]
     return out
+
+
+def _history_from_json(saved: dict) -> dict:
+    """Inverse of _history_to_json: snapshot images back to float32 arrays (n,H,W,C)."""
+    history = dict(saved)
+    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32)}
+                            for s in saved["snapshots"]]
+    return history
 
 
 def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLike | None = None,

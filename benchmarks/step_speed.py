@@ -4,9 +4,12 @@
 
 "straightforward" is the structure of the authors' code: the real batch is sampled on the host and copied
 to the device every step, then three separately jitted calls run (target features; meta-gradient + LAMB;
-Adam step of the online model) and the pool is kept in Python lists. "compiled" is
+Adam step of the online model) and the pool is kept in Python lists; its convolutions are flax's own
+(`flax.linen.Conv` with XLA's kernel gradient), as in the authors' code. "three calls, our conv" is the
+same with frepo_lite's convolution (frepo_lite/conv.py: on CPU, the kernel gradient as one matrix
+product), which separates what the convolution gains from what fusing the step gains. "compiled" is
 frepo_lite.distill.make_step: one XLA program per step, the dataset resident on the device, the state
-donated. Each variant runs in its own subprocess, so the peak resident memory (ru_maxrss, which on a CPU
+donated, our convolution. Each variant runs in its own subprocess, so the peak resident memory (ru_maxrss, which on a CPU
 is where the arrays live) is its own. Timing: mean over --steps steps after --warmup steps (compile
 excluded). Writes benchmarks/results/step_speed.json and .md.
 """
@@ -99,13 +102,20 @@ def compiled_step_fn(data, cfg):
     return (lambda s: step(s, x, y)[0]), (lambda s: s.images), D.init_state(data, cfg)
 
 
+VARIANTS = ("straightforward", "three_calls_our_conv", "compiled")
+
+
 def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
     """Run in a subprocess: time one variant at one configuration."""
+    import flax.linen as nn
     import jax
 
+    from frepo_lite import models
     from frepo_lite.data import load_dataset
     from frepo_lite.distill import DistillConfig
 
+    if variant == "straightforward":
+        models.Conv2D = nn.Conv  # this subprocess only: flax's own convolution, as the authors' code has
     data = load_dataset("mnist")
     cfg = DistillConfig(**CONFIGS[config])
     make = compiled_step_fn if variant == "compiled" else straightforward_step_fn
@@ -138,7 +148,7 @@ def main():
         return
     rows = []
     for config in args.configs:
-        for variant in ("straightforward", "compiled"):
+        for variant in VARIANTS:
             out = subprocess.run([sys.executable, __file__, "--one", variant, config, "--warmup",
                                   str(args.warmup), "--steps", str(args.steps)],
                                  capture_output=True, text=True, check=True)
@@ -147,17 +157,20 @@ def main():
     import jax
     machine = f"{platform.machine()}, {jax.default_backend()}, jax {jax.__version__}"
     lines = ["# ms per FRePo meta-step (measured)", "",
-             "| config | width | real batch | distilled images | straightforward (3 calls) | compiled (1 call) | "
-             "speed-up | peak RSS straightforward / compiled |", "|---|---|---|---|---|---|---|---|"]
+             "| config | width | real batch | distilled images | straightforward (3 calls, flax conv) | "
+             "3 calls, our conv | compiled (1 call, our conv) | speed-up | of which fusion | "
+             "peak RSS straightforward / compiled |", "|---|---|---|---|---|---|---|---|---|---|"]
     for config in args.configs:
-        a, b = (next(r for r in rows if r["config"] == config and r["variant"] == v)
-                for v in ("straightforward", "compiled"))
-        a["speedup"] = b["speedup"] = a["ms_per_step"] / b["ms_per_step"]
+        a, m, b = (next(r for r in rows if r["config"] == config and r["variant"] == v) for v in VARIANTS)
+        b["speedup"] = a["ms_per_step"] / b["ms_per_step"]
+        b["fusion_speedup"] = m["ms_per_step"] / b["ms_per_step"]
         lines.append(f"| {config} | {a['width']} | {a['real_batch']} | {10 * a['images_per_class']} | "
-                     f"{a['ms_per_step']:.0f} ms | {b['ms_per_step']:.0f} ms | {a['speedup']:.2f}x | "
+                     f"{a['ms_per_step']:.0f} ms | {m['ms_per_step']:.0f} ms | {b['ms_per_step']:.0f} ms | "
+                     f"{b['speedup']:.2f}x | {b['fusion_speedup']:.2f}x | "
                      f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB |")
     lines += ["", f"Machine: {machine}; mean of {args.steps} steps after {args.warmup} warm-up steps, "
-              "compile excluded. Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime.", "",
+              "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
+              "compiled. Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime.", "",
               "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --warmup 1 --steps 3`."]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "step_speed.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))

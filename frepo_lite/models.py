@@ -9,6 +9,7 @@ convolution's padding of 3 in ``Conv`` (as the reference does), by zero-padding 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -16,10 +17,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from . import conv
 from .kernels import mse_loss
 
 NORMS = ("none", "batch", "instance", "group", "layer")
 ARCHS = ("conv", "dc_conv", "alexnet", "vgg11", "resnet18")
+
+# Every convolution below: flax's, with the kernel gradient as one matrix product on CPU (see conv.py).
+Conv2D = partial(nn.Conv, conv_general_dilated=conv.conv_general_dilated)
 
 
 def depth_for_resolution(resolution: int) -> int:
@@ -70,7 +75,7 @@ class Conv(nn.Module):
             if i > 0:
                 x = norm_layer(self.norm, train)(x)
             pad = 3 if (i == 0 and x.shape[1] == 28) else 1
-            x = nn.Conv(self.width * 2 ** i, (3, 3), padding=((pad, pad), (pad, pad)))(x)
+            x = Conv2D(self.width * 2 ** i, (3, 3), padding=((pad, pad), (pad, pad)))(x)
             x = nn.avg_pool(nn.relu(x), (2, 2), (2, 2))
         features = x.reshape(x.shape[0], -1)
         return features, nn.Dense(self.num_classes)(features)
@@ -88,7 +93,7 @@ class DCConv(nn.Module):
     def __call__(self, x, train: bool = False):
         x = _pad_to_32(x)
         for _ in range(self.depth):
-            x = nn.Conv(self.width, (3, 3), padding=1, use_bias=False)(x)
+            x = Conv2D(self.width, (3, 3), padding=1, use_bias=False)(x)
             x = nn.avg_pool(nn.relu(norm_layer(self.norm, train)(x)), (2, 2), (2, 2))
         features = x.reshape(x.shape[0], -1)
         return features, nn.Dense(self.num_classes)(features)
@@ -104,7 +109,7 @@ class AlexNet(nn.Module):
     def __call__(self, x, train: bool = False):
         x = _pad_to_32(x)
         for i, (ch, k) in enumerate([(128, 5), (192, 5), (256, 3), (192, 3), (192, 3)]):
-            x = nn.Conv(ch, (k, k), padding=k // 2)(x)
+            x = Conv2D(ch, (k, k), padding=k // 2)(x)
             x = nn.relu(norm_layer(self.norm, train)(x) if i > 0 else x)
             if i in (0, 1, 4):
                 x = nn.max_pool(x, (2, 2), (2, 2))
@@ -127,7 +132,7 @@ class VGG11(nn.Module):
                 x = nn.max_pool(x, (2, 2), (2, 2))
                 continue
             for _ in range(item):
-                x = nn.Conv(self.width, (3, 3), padding=1)(x)
+                x = Conv2D(self.width, (3, 3), padding=1)(x)
                 x = nn.relu(norm_layer(self.norm, train)(x))
         features = x.reshape(x.shape[0], -1)
         return features, nn.Dense(self.num_classes)(features)
@@ -140,12 +145,12 @@ class BasicBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):
-        y = nn.Conv(self.channels, (3, 3), self.stride, padding=1, use_bias=False)(x)
+        y = Conv2D(self.channels, (3, 3), self.stride, padding=1, use_bias=False)(x)
         y = nn.relu(norm_layer(self.norm, train)(y))
-        y = nn.Conv(self.channels, (3, 3), padding=1, use_bias=False)(y)
+        y = Conv2D(self.channels, (3, 3), padding=1, use_bias=False)(y)
         y = norm_layer(self.norm, train)(y)
         if self.stride != 1 or x.shape[-1] != self.channels:
-            x = nn.Conv(self.channels, (1, 1), self.stride, use_bias=False)(x)
+            x = Conv2D(self.channels, (1, 1), self.stride, use_bias=False)(x)
             x = norm_layer(self.norm, train)(x)
         return nn.relu(x + y)
 
@@ -159,7 +164,7 @@ class ResNet18(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool = False):
         x = _pad_to_32(x)
-        x = nn.Conv(64, (3, 3), padding=1, use_bias=False)(x)
+        x = Conv2D(64, (3, 3), padding=1, use_bias=False)(x)
         x = nn.relu(norm_layer(self.norm, train)(x))
         for i, ch in enumerate((64, 128, 256, 512)):
             for j in range(2):

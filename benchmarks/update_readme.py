@@ -20,7 +20,7 @@ rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb'
 blocks = {
  "NOTEBOOKS": "| notebook | what it teaches | runtime (defaults, 2-core CPU) |\n|---|---|---|\n" + rows,
  "TABLE1": "### Table 1 with the `cpu` preset\n\n" + table,
- "SPEED": "### Speed of one FRePo step\n\n" + speed + "\n\n`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper --warmup 1 --steps 3` (about 5 minutes) and `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5` reproduce it. On this CPU the gain over the straightforward step comes from frepo_lite's convolution, whose kernel gradient is one matrix product (XLA:CPU's own is 4-5x slower than the convolution); fusing the three calls into one program gains nothing here (the "of which fusion" column), because convolution arithmetic is the whole cost; the single program's advantage is for a GPU, not measured (details in [`benchmarks/README.md`](benchmarks/README.md)).",
+ "SPEED": "### Speed of one FRePo step\n\n" + speed + "\n\n`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper --warmup 1 --steps 3` (about 5 minutes) and `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5` reproduce it. On this CPU the gain over the straightforward step comes from frepo_lite's convolution, whose kernel gradient is one matrix product (XLA:CPU's own is 4-5x slower than the convolution); fusing the three calls into one program gains nothing here (the \"of which fusion\" column), because convolution arithmetic is the whole cost; the single program's advantage is for a GPU, not measured (details in [`benchmarks/README.md`](benchmarks/README.md)).",
 }
 for key, text in blocks.items():
     marker = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-__all__ = ["conv2d", "conv_general_dilated"]
+__all__ = ["conv2d", "conv_general_dilated", "shifted_copies"]
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 

@@ -3,13 +3,24 @@
     FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --rows mnist:1 fashion_mnist:1
 
 Writes benchmarks/results/table1_<preset>_<dataset>_ipc<k>.json per row (a finished row is skipped when
-run again; an interrupted distillation resumes from its checkpoint in runs/) and rebuilds
-benchmarks/results/table1_<preset>.md from all row files. The distilled sets are exported beside them.
+run again; an interrupted distillation resumes from its checkpoint in runs/, named by a hash of its
+settings) and rebuilds benchmarks/results/table1_<preset>.md from all row files. The distilled sets are
+exported beside them.
+
+Screening a change of the preset: `--trial NAME --set key=value ...` writes the row to
+benchmarks/results/trials/NAME_<dataset>_ipc<k>.json instead (the table is left alone), e.g.
+
+    python benchmarks/table1.py --trial ob50 --set online_batch=50 --rows fashion_mnist:10:2000:2
+
+The random-subset baseline does not depend on the distillation settings: a row reuses it from any earlier
+row file of the same dataset, images per class, seed and evaluation settings (its file is named in
+"random_subset_from"), which halves the cost of a trial.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import platform
 import time
@@ -18,38 +29,74 @@ from pathlib import Path
 import jax
 
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import distill, preset
+from frepo_lite.distill import DistillConfig, distill, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 
 RESULTS = Path(__file__).parent / "results"
+TRIALS = RESULTS / "trials"
 PAPER = {("mnist", 1): 93.0, ("mnist", 10): 98.6, ("mnist", 50): 99.2, ("fashion_mnist", 1): 75.6,
          ("fashion_mnist", 10): 86.2, ("fashion_mnist", 50): 89.6}
 RANDOM_PAPER = {("mnist", 1): 64.9, ("mnist", 10): 95.1, ("mnist", 50): 97.9, ("fashion_mnist", 1): 51.4,
                 ("fashion_mnist", 10): 73.8, ("fashion_mnist", 50): 82.5}
 
 
-def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int) -> dict:
-    out = RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
+def parse_overrides(pairs: list[str]) -> dict:
+    """['online_batch=50', 'lr=0.005'] -> {'online_batch': 50, 'lr': 0.005}, typed by DistillConfig's fields."""
+    fields = {f.name: f for f in dataclasses.fields(DistillConfig)}
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in fields:
+            raise SystemExit(f"--set {pair!r}: expected key=value with key one of {sorted(fields)}")
+        default = getattr(DistillConfig(), key)
+        if value.lower() in ("true", "false", "none"):
+            out[key] = {"true": True, "false": False, "none": None}[value.lower()]
+        else:
+            out[key] = type(default)(value) if default is not None else float(value)
+    return out
+
+
+def reusable_baseline(name: str, ipc: int, eval_cfg: EvalConfig, seed: int) -> tuple[dict, str] | None:
+    """An earlier row's random-subset result with the same dataset, ipc, seed and evaluation settings."""
+    want = dataclasses.asdict(eval_cfg)
+    for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
+        row = json.loads(path.read_text())
+        if (row["dataset"], row["ipc"], row["distill_config"]["seed"], row["eval_config"]) == (name, ipc, seed, want):
+            return row["random_subset"], str(path.relative_to(RESULTS))
+    return None
+
+
+def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
+            overrides: dict, trial: str | None) -> dict:
+    if trial:
+        out = TRIALS / f"{trial}_{name}_ipc{ipc}.json"
+    else:
+        out = RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
     if out.exists():
         print(f"{out} exists: skipping")
         return json.loads(out.read_text())
     data = load_dataset(name)
-    cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}))
-    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{preset_name}_{name}_ipc{ipc}.ckpt")
+    cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}), **overrides)
+    settings = hashlib.sha1(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
+    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{name}_ipc{ipc}_{settings}.ckpt")
     eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
+    command = "python benchmarks/table1.py " + (f"--trial {trial} " if trial else f"--preset {preset_name} ") + \
+        " ".join(f"--set {k}={v}" for k, v in overrides.items())
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
-                          steps_done=result.steps_done, seconds=round(result.seconds, 1),
-                          command="python benchmarks/table1.py")
-    save_distilled(RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz", result.images, result.labels,
-                   data.preprocessing, meta, overwrite=True)
+                          steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
+    save_distilled(RESULTS / "distilled" / f"{trial or preset_name}_{name}_ipc{ipc}.npz", result.images,
+                   result.labels, data.preprocessing, meta, overwrite=True)
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)
     eval_seconds = time.perf_counter() - t0
-    base = evaluate_random_subset(data, ipc, eval_cfg, seed=seed)
-    row = {"dataset": name, "ipc": ipc, "preset": preset_name, "distill_config": dataclasses.asdict(cfg),
+    found = reusable_baseline(name, ipc, eval_cfg, seed)
+    base, base_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed), None)
+    row = {"dataset": name, "ipc": ipc, "preset": preset_name, "overrides": overrides,
+           "distill_config": dataclasses.asdict(cfg),
            "eval_config": dataclasses.asdict(eval_cfg), "distill_seconds": result.seconds,
            "eval_seconds_per_model": eval_seconds / eval_models, "frepo": ours, "random_subset": base,
+           "random_subset_from": base_from,
            "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
            "final_krr_batch_acc": result.history["krr_batch_acc"][-1],
            "machine": f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
@@ -57,7 +104,8 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(row, indent=1))
     print(f"{name} ipc {ipc}: FRePo {100 * ours['acc_mean']:.2f} +- {100 * ours['acc_std']:.2f}, "
-          f"random {100 * base['acc_mean']:.2f} +- {100 * base['acc_std']:.2f}")
+          f"random {100 * base['acc_mean']:.2f} +- {100 * base['acc_std']:.2f}, "
+          f"distillation {result.seconds / 60:.1f} min")
     return row
 
 
@@ -93,12 +141,19 @@ def main():
                    help="dataset:ipc[:steps[:eval_models]]")
     p.add_argument("--eval-models", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="override preset settings (DistillConfig fields), only together with --trial")
+    p.add_argument("--trial", help="name of a screening run: results go to results/trials/, not the table")
     args = p.parse_args()
+    overrides = parse_overrides(args.set)
+    if overrides and not args.trial:
+        p.error("--set changes the preset; name the run with --trial so that the table keeps preset rows only")
     for spec in args.rows:
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,
-                int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed)
-        print(write_markdown(args.preset).read_text())
+                int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed, overrides, args.trial)
+        if not args.trial:
+            print(write_markdown(args.preset).read_text())
 
 
 if __name__ == "__main__":

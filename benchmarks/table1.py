@@ -7,14 +7,15 @@ run again; an interrupted distillation resumes from its checkpoint in runs/, nam
 settings) and rebuilds benchmarks/results/table1_<preset>.md from all row files. The distilled sets are
 exported beside them.
 
-Screening a change of the preset: `--trial NAME --set key=value ...` writes the row to
-benchmarks/results/trials/NAME_<dataset>_ipc<k>.json instead (the table is left alone), e.g.
+Screening a change of the preset: `--trial NAME --set key=value ...` writes the row (and the set) to
+benchmarks/results/trials/NAME_<dataset>_ipc<k>.json (.npz) instead (the table is left alone), e.g.
 
     python benchmarks/table1.py --trial ob50 --set online_batch=50 --rows fashion_mnist:10:2000:2
 
 The random-subset baseline does not depend on the distillation settings: a row reuses it from any earlier
 row file of the same dataset, images per class, seed and evaluation settings (its file is named in
-"random_subset_from"), which halves the cost of a trial.
+"random_subset_from"), which halves the cost of a trial. Once the preset takes a trial's settings, the
+preset row is that trial's result (same settings and seed give the same run), copied with "promoted_from".
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -63,7 +65,17 @@ def reusable_baseline(name: str, ipc: int, eval_cfg: EvalConfig, seed: int) -> t
     for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
         row = json.loads(path.read_text())
         if (row["dataset"], row["ipc"], row["distill_config"]["seed"], row["eval_config"]) == (name, ipc, seed, want):
-            return row["random_subset"], str(path.relative_to(RESULTS))
+            return row["random_subset"], row.get("random_subset_from") or str(path.relative_to(RESULTS))
+    return None
+
+
+def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tuple[dict, Path] | None:
+    """A trial row that distilled and evaluated with exactly these settings (runs are deterministic per seed)."""
+    want = (name, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg))
+    for path in sorted(TRIALS.glob("*.json")):
+        row = json.loads(path.read_text())
+        if (row["dataset"], row["distill_config"], row["eval_config"]) == want:
+            return row, path
     return None
 
 
@@ -76,17 +88,25 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     if out.exists():
         print(f"{out} exists: skipping")
         return json.loads(out.read_text())
-    data = load_dataset(name)
     cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}), **overrides)
+    eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
+    if not trial and (found := trial_of_same_run(name, cfg, eval_cfg)):
+        row, path = found
+        print(f"{path} ran these very settings: taking it as the {preset_name} row")
+        shutil.copyfile(path.with_suffix(".npz"), RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz")
+        row = {**row, "preset": preset_name, "overrides": {}, "promoted_from": str(path.relative_to(RESULTS))}
+        out.write_text(json.dumps(row, indent=1))
+        return row
+    data = load_dataset(name)
     settings = hashlib.sha1(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
     result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{name}_ipc{ipc}_{settings}.ckpt")
-    eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
     command = "python benchmarks/table1.py " + (f"--trial {trial} " if trial else f"--preset {preset_name} ") + \
         " ".join(f"--set {k}={v}" for k, v in overrides.items())
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
                           steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
-    save_distilled(RESULTS / "distilled" / f"{trial or preset_name}_{name}_ipc{ipc}.npz", result.images,
-                   result.labels, data.preprocessing, meta, overwrite=True)
+    exported = (TRIALS / f"{trial}_{name}_ipc{ipc}.npz" if trial
+                else RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz")
+    save_distilled(exported, result.images, result.labels, data.preprocessing, meta, overwrite=True)
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)
     eval_seconds = time.perf_counter() - t0

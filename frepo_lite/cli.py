@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--ipc", type=int, default=None, help="images per class")
     d.add_argument("--preset", default="cpu", help="cpu (2-core CPU) or paper (reference protocol)")
     d.add_argument("--steps", type=int, default=None,
-                   help="FRePo steps (default: the preset's; cpu: 3000 at 1 img/cls, 1600 at 10)")
+                   help="FRePo steps (default: the preset's; cpu: 3000 at 1 img/cls, 2000 at 10)")
     d.add_argument("--width", type=int, default=None)
     d.add_argument("--lr", type=float, default=None)
     d.add_argument("--batch", type=int, default=None, help="real batch size")

@@ -194,7 +194,7 @@ def test_flip_for_rgb():
 def test_presets():
     assert D.preset("paper") == D.DistillConfig(steps=20000)
     assert D.preset("cpu", images_per_class=10).images_per_class == 10
-    assert [D.preset("cpu", images_per_class=k).steps for k in (1, 10)] == [3000, 1600]
+    assert [D.preset("cpu", images_per_class=k).steps for k in (1, 10)] == [3000, 2000]
     assert D.preset("cpu", images_per_class=10, steps=5).steps == 5
     with pytest.raises(ValueError, match="Unknown preset"):
         D.preset("gpu")

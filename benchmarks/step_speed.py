@@ -28,8 +28,8 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 CONFIGS = {
     "paper": dict(width=128, real_batch=1024, images_per_class=10),  # 100 distilled MNIST images
-    "cpu-ipc1": dict(width=32, real_batch=256, images_per_class=1, lr=3e-3),
-    "cpu-ipc10": dict(width=32, real_batch=256, images_per_class=10, lr=3e-3),
+    "cpu-ipc1": dict(width=32, real_batch=256, images_per_class=1, lr=3e-3, online_batch=50),
+    "cpu-ipc10": dict(width=32, real_batch=256, images_per_class=10, lr=3e-3, online_batch=50),
 }
 
 

@@ -16,6 +16,7 @@ The random-subset baseline does not depend on the distillation settings: a row r
 row file of the same dataset, images per class, seed and evaluation settings (its file is named in
 "random_subset_from"), which halves the cost of a trial. Once the preset takes a trial's settings, the
 preset row is that trial's result (same settings and seed give the same run), copied with "promoted_from".
+`--fresh` does neither: it distills and evaluates everything anew.
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tu
 
 
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
-            overrides: dict, trial: str | None) -> dict:
+            overrides: dict, trial: str | None, fresh: bool = False) -> dict:
     if trial:
         out = TRIALS / f"{trial}_{name}_ipc{ipc}.json"
     else:
@@ -90,7 +91,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         return json.loads(out.read_text())
     cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}), **overrides)
     eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
-    if not trial and (found := trial_of_same_run(name, cfg, eval_cfg)):
+    if not trial and not fresh and (found := trial_of_same_run(name, cfg, eval_cfg)):
         row, path = found
         print(f"{path} ran these very settings: taking it as the {preset_name} row")
         shutil.copyfile(path.with_suffix(".npz"), RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz")
@@ -110,7 +111,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)
     eval_seconds = time.perf_counter() - t0
-    found = reusable_baseline(name, ipc, eval_cfg, seed)
+    found = None if fresh else reusable_baseline(name, ipc, eval_cfg, seed)
     base, base_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed), None)
     row = {"dataset": name, "ipc": ipc, "preset": preset_name, "overrides": overrides,
            "distill_config": dataclasses.asdict(cfg),
@@ -164,6 +165,8 @@ def main():
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="override preset settings (DistillConfig fields), only together with --trial")
     p.add_argument("--trial", help="name of a screening run: results go to results/trials/, not the table")
+    p.add_argument("--fresh", action="store_true",
+                   help="measure everything anew: no trial row taken over, no random-subset baseline reused")
     args = p.parse_args()
     overrides = parse_overrides(args.set)
     if overrides and not args.trial:
@@ -171,7 +174,8 @@ def main():
     for spec in args.rows:
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,
-                int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed, overrides, args.trial)
+                int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed, overrides, args.trial,
+                args.fresh)
         if not args.trial:
             print(write_markdown(args.preset).read_text())
 

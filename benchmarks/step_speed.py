@@ -26,11 +26,8 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-CONFIGS = {
-    "paper": dict(width=128, real_batch=1024, images_per_class=10),  # 100 distilled MNIST images
-    "cpu-ipc1": dict(width=32, real_batch=256, images_per_class=1, lr=3e-3, online_batch=50),
-    "cpu-ipc10": dict(width=32, real_batch=256, images_per_class=10, lr=3e-3, online_batch=50),
-}
+# name -> (preset, distilled images per class of MNIST)
+CONFIGS = {"paper": ("paper", 10), "cpu-ipc1": ("cpu", 1), "cpu-ipc10": ("cpu", 10)}
 
 
 def straightforward_step_fn(data, cfg):
@@ -113,12 +110,13 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
 
     from frepo_lite import models
     from frepo_lite.data import load_dataset
-    from frepo_lite.distill import DistillConfig
+    from frepo_lite.distill import preset
 
     if variant == "straightforward":
         models.Conv2D = nn.Conv  # this subprocess only: flax's own convolution, as the authors' code has
     data = load_dataset("mnist")
-    cfg = DistillConfig(**CONFIGS[config])
+    preset_name, ipc = CONFIGS[config]
+    cfg = preset(preset_name, images_per_class=ipc)
     make = compiled_step_fn if variant == "compiled" else straightforward_step_fn
     step_fn, leaf, state = make(data, cfg)
     t0 = time.perf_counter()
@@ -135,7 +133,9 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
     ms = (time.perf_counter() - t0) / steps * 1000
     return {"variant": variant, "config": config, "ms_per_step": ms, "first_step_s": first,
             "warmup_steps": warmup, "timed_steps": steps,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **CONFIGS[config]}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "width": cfg.width,
+            "real_batch": cfg.real_batch, "images_per_class": cfg.images_per_class, "lr": cfg.lr,
+            "online_batch": cfg.online_batch}
 
 
 def write_results(rows: list[dict]) -> None:

@@ -46,25 +46,29 @@ RANDOM_PAPER = {("mnist", 1): 64.9, ("mnist", 10): 95.1, ("mnist", 50): 97.9, ("
 
 def parse_overrides(pairs: list[str]) -> dict:
     """['online_batch=50', 'lr=0.005'] -> {'online_batch': 50, 'lr': 0.005}, typed by DistillConfig's fields."""
-    fields = {f.name: f for f in dataclasses.fields(DistillConfig)}
+    defaults = dataclasses.asdict(DistillConfig())
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or key not in fields:
-            raise SystemExit(f"--set {pair!r}: expected key=value with key one of {sorted(fields)}")
-        default = getattr(DistillConfig(), key)
+        if not sep or key not in defaults:
+            raise SystemExit(f"--set {pair!r}: expected key=value with key one of {sorted(defaults)}")
         if value.lower() in ("true", "false", "none"):
             out[key] = {"true": True, "false": False, "none": None}[value.lower()]
         else:
-            out[key] = type(default)(value) if default is not None else float(value)
+            out[key] = type(defaults[key])(value) if defaults[key] is not None else float(value)
     return out
+
+
+def saved_rows():
+    """(path, row) of every row file written so far: the table's rows, then the trials'."""
+    for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
+        yield path, json.loads(path.read_text())
 
 
 def reusable_baseline(name: str, ipc: int, eval_cfg: EvalConfig, seed: int) -> tuple[dict, str] | None:
     """An earlier row's random-subset result with the same dataset, ipc, seed and evaluation settings."""
     want = dataclasses.asdict(eval_cfg)
-    for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
-        row = json.loads(path.read_text())
+    for path, row in saved_rows():
         if (row["dataset"], row["ipc"], row["distill_config"]["seed"], row["eval_config"]) == (name, ipc, seed, want):
             return row["random_subset"], row.get("random_subset_from") or str(path.relative_to(RESULTS))
     return None
@@ -73,19 +77,16 @@ def reusable_baseline(name: str, ipc: int, eval_cfg: EvalConfig, seed: int) -> t
 def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tuple[dict, Path] | None:
     """A trial row that distilled and evaluated with exactly these settings (runs are deterministic per seed)."""
     want = (name, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg))
-    for path in sorted(TRIALS.glob("*.json")):
-        row = json.loads(path.read_text())
-        if (row["dataset"], row["distill_config"], row["eval_config"]) == want:
+    for path, row in saved_rows():
+        if path.parent == TRIALS and (row["dataset"], row["distill_config"], row["eval_config"]) == want:
             return row, path
     return None
 
 
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
             overrides: dict, trial: str | None, fresh: bool = False) -> dict:
-    if trial:
-        out = TRIALS / f"{trial}_{name}_ipc{ipc}.json"
-    else:
-        out = RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
+    out = TRIALS / f"{trial}_{name}_ipc{ipc}.json" if trial else RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
+    exported = out.with_suffix(".npz") if trial else RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz"
     if out.exists():
         print(f"{out} exists: skipping")
         return json.loads(out.read_text())
@@ -94,7 +95,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     if not trial and not fresh and (found := trial_of_same_run(name, cfg, eval_cfg)):
         row, path = found
         print(f"{path} ran these very settings: taking it as the {preset_name} row")
-        shutil.copyfile(path.with_suffix(".npz"), RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz")
+        shutil.copyfile(path.with_suffix(".npz"), exported)
         row = {**row, "preset": preset_name, "overrides": {}, "promoted_from": str(path.relative_to(RESULTS))}
         out.write_text(json.dumps(row, indent=1))
         return row
@@ -105,8 +106,6 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         " ".join(f"--set {k}={v}" for k, v in overrides.items())
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
                           steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
-    exported = (TRIALS / f"{trial}_{name}_ipc{ipc}.npz" if trial
-                else RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz")
     save_distilled(exported, result.images, result.labels, data.preprocessing, meta, overwrite=True)
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)

@@ -9,10 +9,13 @@ Adam step of the online model) and the pool is kept in Python lists; its convolu
 same with frepo_lite's convolution (frepo_lite/conv.py: on CPU, the kernel gradient as one matrix
 product), which separates what the convolution gains from what fusing the step gains. "compiled" is
 frepo_lite.distill.make_step: one XLA program per step, the dataset resident on the device, the state
-donated, our convolution. Each variant runs in its own subprocess, so the peak resident memory (ru_maxrss, which on a CPU
-is where the arrays live) is its own. Timing: mean over --steps steps after --warmup steps (compile
-excluded). Writes benchmarks/results/step_speed.json and .md; rows of configurations not in --configs are
-kept from the previous results, so the slow paper configuration can be measured on its own.
+donated, our convolution (on a GPU our convolution is XLA's own, so there the second and third variants
+differ by fusion alone). Each variant runs in its own subprocess, so its peak memory is its own: the
+resident set (ru_maxrss) on a CPU, where the arrays live, and the allocator's peak bytes in use on an
+accelerator. Timing: mean over --steps steps after --warmup steps (compile excluded). Writes
+benchmarks/results/step_speed.json and .md on the CPU backend, step_speed_gpu.json and .md on a GPU; rows
+of configurations not in --configs are kept from the previous results of the same backend, so the slow
+paper configuration can be measured on its own.
 """
 from __future__ import annotations
 
@@ -131,40 +134,63 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
         state = step_fn(state)
     jax.block_until_ready(leaf(state))
     ms = (time.perf_counter() - t0) / steps * 1000
+    device_stats = jax.local_devices()[0].memory_stats() or {}  # None on the CPU backend
     return {"variant": variant, "config": config, "ms_per_step": ms, "first_step_s": first,
             "warmup_steps": warmup, "timed_steps": steps,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "width": cfg.width,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_device_mb": device_stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in device_stats else None,
+            "width": cfg.width,
             "real_batch": cfg.real_batch, "images_per_class": cfg.images_per_class, "lr": cfg.lr,
             "online_batch": cfg.online_batch}
 
 
-def write_results(rows: list[dict]) -> None:
-    """step_speed.json and the markdown table from all measured rows (every config with all three variants)."""
+def this_machine() -> tuple[str, str]:
+    """(results file stem, machine description): step_speed on the CPU backend, step_speed_gpu (etc.) on an
+    accelerator, so that each backend keeps its own table."""
     import jax
-    machine = f"{platform.machine()}, {jax.default_backend()}, jax {jax.__version__}"
+    backend, device = jax.default_backend(), jax.devices()[0]
+    if backend == "cpu":
+        return "step_speed", f"{platform.machine()}, cpu, jax {jax.__version__}"
+    return f"step_speed_{backend}", f"{platform.machine()}, {backend} ({device.device_kind}), jax {jax.__version__}"
+
+
+def ms(x: float) -> str:
+    return f"{x:.0f} ms" if x >= 100 else f"{x:.2f} ms"
+
+
+def write_results(rows: list[dict], stem: str, machine: str) -> None:
+    """results/<stem>.json and .md from all measured rows (every config with all three variants)."""
+    on_device = all(r.get("peak_device_mb") is not None for r in rows)
+    memory = "peak device memory" if on_device else "peak RSS"
     lines = ["# ms per FRePo meta-step (measured)", "",
              "| config | width | real batch | distilled images | straightforward (3 calls, flax conv) | "
              "3 calls, our conv | compiled (1 call, our conv) | speed-up | of which fusion | "
-             "peak RSS straightforward / compiled |", "|---|---|---|---|---|---|---|---|---|---|"]
+             f"{memory} straightforward / compiled |", "|---|---|---|---|---|---|---|---|---|---|"]
+    mem_key = "peak_device_mb" if on_device else "peak_rss_mb"
     complete = [c for c in CONFIGS if all(any(r["config"] == c and r["variant"] == v for r in rows) for v in VARIANTS)]
     for config in complete:
         a, m, b = (next(r for r in rows if r["config"] == config and r["variant"] == v) for v in VARIANTS)
         b["speedup"] = a["ms_per_step"] / b["ms_per_step"]
         b["fusion_speedup"] = m["ms_per_step"] / b["ms_per_step"]
         lines.append(f"| {config} | {a['width']} | {a['real_batch']} | {10 * a['images_per_class']} | "
-                     f"{a['ms_per_step']:.0f} ms | {m['ms_per_step']:.0f} ms | {b['ms_per_step']:.0f} ms | "
+                     f"{ms(a['ms_per_step'])} | {ms(m['ms_per_step'])} | {ms(b['ms_per_step'])} | "
                      f"{b['speedup']:.2f}x | {b['fusion_speedup']:.2f}x | "
-                     f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} MB |")
+                     f"{a[mem_key]:.0f} / {b[mem_key]:.0f} MB |")
     timed = ", ".join(f"{c} {r['timed_steps']} after {r['warmup_steps']}" for c in complete
                       for r in rows if r["config"] == c and r["variant"] == "compiled")
     lines += ["", f"Machine: {machine}; mean over the timed steps after warm-up steps ({timed}), "
               "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
-              "compiled. Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime.", "",
-              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper --warmup 1 "
-              "--steps 3`, then `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5`."]
+              "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "
+                              "resident MNIST arrays included." if on_device else
+                              "Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime."), "",
+              "Reproduce: " + (f"`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --warmup "
+                               f"{rows[0]['warmup_steps']} --steps {rows[0]['timed_steps']}` on a GPU machine."
+                               if on_device else
+                               "`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper "
+                               "--warmup 1 --steps 3`, then `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5`.")]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "step_speed.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
-    (RESULTS / "step_speed.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -178,7 +204,8 @@ def main():
     if args.one:
         print(json.dumps(measure(*args.one, args.warmup, args.steps)))
         return
-    saved = RESULTS / "step_speed.json"  # the rows of configurations not measured now are kept
+    stem, machine = this_machine()
+    saved = RESULTS / f"{stem}.json"  # the rows of configurations not measured now are kept
     rows = [r for r in (json.loads(saved.read_text())["rows"] if saved.exists() else [])
             if r["config"] not in args.configs]
     for config in args.configs:
@@ -188,7 +215,7 @@ def main():
                                  capture_output=True, text=True, check=True)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
-    write_results(rows)
+    write_results(rows, stem, machine)
 
 
 if __name__ == "__main__":

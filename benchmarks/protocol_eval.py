@@ -1,0 +1,113 @@
+"""The `cpu` preset's distilled sets evaluated by the unchanged DESIGN.md protocol: Conv-NN width 128, 5 networks.
+
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/protocol_eval.py
+
+table1.py evaluates the sets it distils on the CPU machine with width-32 evaluation networks, because a
+width-128 network has about 16 times the arithmetic (hours per row there). This script takes the sets that
+table1.py exported (results/distilled/<preset>_<dataset>_ipc<k>.npz) and evaluates each, and a random real
+subset of the same size drawn with the row's seed, with `EvalConfig()`: the protocol's width 128 and 5 fresh
+networks, nothing else changed. It is meant for a machine with a GPU. Writes
+results/protocol_eval_<preset>.json and .md; a set already evaluated (same file contents, same evaluation
+settings) is skipped. `--sets PATH ...` evaluates other exported sets (trials of a preset change) instead,
+into results/trials/protocol_eval.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from frepo_lite.data import load_dataset
+from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+from frepo_lite.export import load_distilled
+from table1 import PAPER, RANDOM_PAPER, RESULTS, TRIALS
+
+
+def machine() -> str:
+    d = jax.devices()[0]
+    return f"{platform.machine()}, {jax.device_count()} x {d.device_kind} ({jax.default_backend()}), jax {jax.__version__}"
+
+
+def evaluate_set(path: Path, eval_cfg: EvalConfig) -> dict:
+    """One row: the set at `path` and a random subset of its size, both by eval_cfg."""
+    ds = load_distilled(path)
+    name, ipc = ds.metadata["dataset"], ds.metadata["distillation"]["images_per_class"]
+    seed = ds.metadata["distillation"]["seed"]
+    data = load_dataset(name)
+    for key, ours in data.preprocessing.to_arrays().items():  # the set must live in this dataset's space
+        if not np.allclose(ours, ds.preprocessing.to_arrays()[key], rtol=1e-5, atol=1e-6):
+            raise ValueError(f"{path}: its preprocessing ({key}) differs from {name}'s as loaded here")
+    t0 = time.perf_counter()
+    frepo = evaluate_support(ds.images, ds.labels, data, eval_cfg)
+    seconds = time.perf_counter() - t0
+    random = evaluate_random_subset(data, ipc, eval_cfg, seed=seed)
+    return {"dataset": name, "ipc": ipc, "set": os.path.relpath(path, RESULTS),
+            "set_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "distill_steps": ds.metadata["distillation"]["steps"],
+            "distill_seconds": ds.metadata["provenance"].get("seconds"),
+            "eval_config": dataclasses.asdict(eval_cfg), "eval_seconds_per_model": seconds / eval_cfg.num_models,
+            "frepo": frepo, "random_subset": random, "random_subset_seed": seed,
+            "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
+            "machine": machine()}
+
+
+def write_markdown(rows: list[dict], preset_name: str, trials: bool) -> str:
+    pct = lambda r: f"{100 * r['acc_mean']:.1f} ± {100 * r['acc_std']:.1f}"  # noqa: E731
+    what = ("Trial sets (`results/trials/`), distilled on the 2-core CPU machine" if trials else
+            f"The `{preset_name}` preset's sets, distilled on the 2-core CPU machine (`table1_{preset_name}.md`)")
+    lines = [f"# {'Trials' if trials else f'Table 1 with the `{preset_name}` preset'}, evaluated by the paper's "
+             "protocol (measured)", "",
+             f"{what}, each evaluated by fresh Conv-NN networks of the protocol's width 128 (not the width 32 of "
+             "`table1.py`'s CPU evaluation), beside a random real subset evaluated by the same networks. Test "
+             "accuracy (%), mean ± std over the networks; KRR accuracy in brackets.", "",
+             "| dataset | img/cls | " + ("set | " if trials else "") + "FRePo (ours) | random subset (ours) | "
+             "FRePo (paper) | random (paper) | distill time (CPU) | steps | eval width | eval nets | s per net |",
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if trials else "")]
+    for r in sorted(rows, key=lambda r: (r["dataset"], r["ipc"], r["set"])):
+        e = r["eval_config"]
+        lines.append(f"| {r['dataset']} | {r['ipc']} | " + (f"{r['set']} | " if trials else "") + f"{pct(r['frepo'])} ({100 * r['frepo']['krr_acc_mean']:.1f}) | "
+                     f"{pct(r['random_subset'])} | {r['paper_frepo']} | {r['paper_random']} | "
+                     f"{r['distill_seconds'] / 60:.1f} min | {r['distill_steps']} | {e['width']} | {e['num_models']} | "
+                     f"{r['eval_seconds_per_model']:.0f} |")
+    if rows:
+        lines += ["", f"Evaluated on: {rows[0]['machine']}.", "",
+                  "Reproduce (on a GPU machine): `FREPO_DATA_DIR=../shared/datasets python "
+                  "benchmarks/protocol_eval.py " + ("--sets <the sets>`." if trials else f"--preset {preset_name}`.")]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="cpu", help="evaluate results/distilled/<preset>_*.npz")
+    p.add_argument("--sets", nargs="+", type=Path, help="exported sets to evaluate instead (trials)")
+    p.add_argument("--eval-models", type=int, default=5)
+    args = p.parse_args()
+    eval_cfg = EvalConfig(num_models=args.eval_models)
+    out = TRIALS / "protocol_eval.json" if args.sets else RESULTS / f"protocol_eval_{args.preset}.json"
+    rows = json.loads(out.read_text())["rows"] if out.exists() else []
+    for path in args.sets or sorted((RESULTS / "distilled").glob(f"{args.preset}_*.npz")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if any(r["set_sha256"] == digest and r["eval_config"] == dataclasses.asdict(eval_cfg) for r in rows):
+            print(f"{path.name}: already evaluated with these settings, skipping")
+            continue
+        rows = [r for r in rows if r["set"] != os.path.relpath(path, RESULTS)] + [evaluate_set(path, eval_cfg)]
+        r = rows[-1]
+        print(f"{path.name}: FRePo {100 * r['frepo']['acc_mean']:.2f} ± {100 * r['frepo']['acc_std']:.2f}, "
+              f"random {100 * r['random_subset']['acc_mean']:.2f} ± {100 * r['random_subset']['acc_std']:.2f}, "
+              f"{r['eval_seconds_per_model']:.0f} s per network", flush=True)
+        out.write_text(json.dumps({"rows": rows}, indent=1))  # after every row: an interrupted run keeps its rows
+    md = write_markdown(rows, args.preset, trials=bool(args.sets))
+    out.with_suffix(".md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -84,7 +84,7 @@ def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tu
 
 
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
-            overrides: dict, trial: str | None, fresh: bool = False) -> dict:
+            overrides: dict, trial: str | None, fresh: bool = False, checkpoint_every: int = 200) -> dict:
     out = TRIALS / f"{trial}_{name}_ipc{ipc}.json" if trial else RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
     exported = out.with_suffix(".npz") if trial else RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz"
     if out.exists():
@@ -101,7 +101,8 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         return row
     data = load_dataset(name)
     settings = hashlib.sha1(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
-    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{name}_ipc{ipc}_{settings}.ckpt")
+    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{name}_ipc{ipc}_{settings}.ckpt",
+                     checkpoint_every=checkpoint_every)
     command = "python benchmarks/table1.py " + (f"--trial {trial} " if trial else f"--preset {preset_name} ") + \
         " ".join(f"--set {k}={v}" for k, v in overrides.items())
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
@@ -120,7 +121,8 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
            "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
            "final_krr_batch_acc": result.history["krr_batch_acc"][-1],
            "machine": f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
-                      f"device(s), jax {jax.__version__}"}
+                      f"device(s)" + ("" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})")
+                      + f", jax {jax.__version__}"}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(row, indent=1))
     print(f"{name} ipc {ipc}: FRePo {100 * ours['acc_mean']:.2f} +- {100 * ours['acc_std']:.2f}, "
@@ -166,6 +168,9 @@ def main():
     p.add_argument("--trial", help="name of a screening run: results go to results/trials/, not the table")
     p.add_argument("--fresh", action="store_true",
                    help="measure everything anew: no trial row taken over, no random-subset baseline reused")
+    p.add_argument("--checkpoint-every", type=int, default=200,
+                   help="steps between checkpoints (on a GPU a step of the paper preset takes milliseconds and "
+                        "a checkpoint of its pool ~200 MB: use thousands)")
     args = p.parse_args()
     overrides = parse_overrides(args.set)
     if overrides and not args.trial:
@@ -174,7 +179,7 @@ def main():
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,
                 int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed, overrides, args.trial,
-                args.fresh)
+                args.fresh, args.checkpoint_every)
         if not args.trial:
             print(write_markdown(args.preset).read_text())
 

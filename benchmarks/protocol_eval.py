@@ -9,7 +9,9 @@ subset of the same size drawn with the row's seed, with `EvalConfig()`: the prot
 networks, nothing else changed. It is meant for a machine with a GPU. Writes
 results/protocol_eval_<preset>.json and .md; a set already evaluated (same file contents, same evaluation
 settings) is skipped. `--sets PATH ...` evaluates other exported sets (trials of a preset change) instead,
-into results/trials/protocol_eval.json and .md.
+into results/trials/protocol_eval.json and .md. Sets are identified by their images and labels, not by their
+files: once the preset adopts a trial's settings, its set (same settings and seed, same images) takes the
+trial's row ("promoted_from"), so that step needs no GPU.
 """
 from __future__ import annotations
 
@@ -36,6 +38,12 @@ def machine() -> str:
     return f"{platform.machine()}, {jax.device_count()} x {d.device_kind} ({jax.default_backend()}), jax {jax.__version__}"
 
 
+def set_digest(path: Path) -> str:
+    """sha256 of a set's images and labels: equal for the same distilled set exported to different files."""
+    ds = load_distilled(path)
+    return hashlib.sha256(ds.images.tobytes() + ds.labels.tobytes()).hexdigest()
+
+
 def evaluate_set(path: Path, eval_cfg: EvalConfig) -> dict:
     """One row: the set at `path` and a random subset of its size, both by eval_cfg."""
     ds = load_distilled(path)
@@ -50,7 +58,7 @@ def evaluate_set(path: Path, eval_cfg: EvalConfig) -> dict:
     seconds = time.perf_counter() - t0
     random = evaluate_random_subset(data, ipc, eval_cfg, seed=seed)
     return {"dataset": name, "ipc": ipc, "set": os.path.relpath(path, RESULTS),
-            "set_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "set_digest": set_digest(path),
             "distill_steps": ds.metadata["distillation"]["steps"],
             "distill_seconds": ds.metadata["provenance"].get("seconds"),
             "eval_config": dataclasses.asdict(eval_cfg), "eval_seconds_per_model": seconds / eval_cfg.num_models,
@@ -93,12 +101,20 @@ def main():
     eval_cfg = EvalConfig(num_models=args.eval_models)
     out = TRIALS / "protocol_eval.json" if args.sets else RESULTS / f"protocol_eval_{args.preset}.json"
     rows = json.loads(out.read_text())["rows"] if out.exists() else []
+    trial_file = TRIALS / "protocol_eval.json"
+    trial_rows = [] if args.sets or not trial_file.exists() else json.loads(trial_file.read_text())["rows"]
     for path in args.sets or sorted((RESULTS / "distilled").glob(f"{args.preset}_*.npz")):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if any(r["set_sha256"] == digest and r["eval_config"] == dataclasses.asdict(eval_cfg) for r in rows):
+        digest, want = set_digest(path), dataclasses.asdict(eval_cfg)
+        if any(r["set_digest"] == digest and r["eval_config"] == want for r in rows):
             print(f"{path.name}: already evaluated with these settings, skipping")
             continue
-        rows = [r for r in rows if r["set"] != os.path.relpath(path, RESULTS)] + [evaluate_set(path, eval_cfg)]
+        rows = [r for r in rows if r["set"] != os.path.relpath(path, RESULTS)]
+        trial = next((r for r in trial_rows if r["set_digest"] == digest and r["eval_config"] == want), None)
+        if trial:
+            print(f"{path.name}: the trial {trial['set']} is this very set: taking its row")
+            rows.append({**trial, "set": os.path.relpath(path, RESULTS), "promoted_from": trial["set"]})
+        else:
+            rows.append(evaluate_set(path, eval_cfg))
         r = rows[-1]
         print(f"{path.name}: FRePo {100 * r['frepo']['acc_mean']:.2f} ± {100 * r['frepo']['acc_std']:.2f}, "
               f"random {100 * r['random_subset']['acc_mean']:.2f} ± {100 * r['random_subset']['acc_std']:.2f}, "

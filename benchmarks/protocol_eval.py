@@ -20,45 +20,36 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from frepo_lite.data import load_dataset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
-from frepo_lite.export import load_distilled
-from table1 import PAPER, RANDOM_PAPER, RESULTS, TRIALS
+from frepo_lite.export import DistilledSet, load_distilled
+from table1 import PAPER, RANDOM_PAPER, RESULTS, TRIALS, machine
 
 
-def machine() -> str:
-    d = jax.devices()[0]
-    return f"{platform.machine()}, {jax.device_count()} x {d.device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-
-
-def set_digest(path: Path) -> str:
+def set_digest(ds: DistilledSet) -> str:
     """sha256 of a set's images and labels: equal for the same distilled set exported to different files."""
-    ds = load_distilled(path)
     return hashlib.sha256(ds.images.tobytes() + ds.labels.tobytes()).hexdigest()
 
 
-def evaluate_set(path: Path, eval_cfg: EvalConfig) -> dict:
-    """One row: the set at `path` and a random subset of its size, both by eval_cfg."""
-    ds = load_distilled(path)
+def evaluate_set(ds: DistilledSet, where: str, eval_cfg: EvalConfig) -> dict:
+    """One row: the set `ds` (its file `where`, relative to results/) and a random subset of its size, both
+    by eval_cfg."""
     name, ipc = ds.metadata["dataset"], ds.metadata["distillation"]["images_per_class"]
     seed = ds.metadata["distillation"]["seed"]
     data = load_dataset(name)
     for key, ours in data.preprocessing.to_arrays().items():  # the set must live in this dataset's space
         if not np.allclose(ours, ds.preprocessing.to_arrays()[key], rtol=1e-5, atol=1e-6):
-            raise ValueError(f"{path}: its preprocessing ({key}) differs from {name}'s as loaded here")
+            raise ValueError(f"{where}: its preprocessing ({key}) differs from {name}'s as loaded here")
     t0 = time.perf_counter()
     frepo = evaluate_support(ds.images, ds.labels, data, eval_cfg)
     seconds = time.perf_counter() - t0
     random = evaluate_random_subset(data, ipc, eval_cfg, seed=seed)
-    return {"dataset": name, "ipc": ipc, "set": os.path.relpath(path, RESULTS),
-            "set_digest": set_digest(path),
+    return {"dataset": name, "ipc": ipc, "set": where, "set_digest": set_digest(ds),
             "distill_steps": ds.metadata["distillation"]["steps"],
             "distill_seconds": ds.metadata["provenance"].get("seconds"),
             "eval_config": dataclasses.asdict(eval_cfg), "eval_seconds_per_model": seconds / eval_cfg.num_models,
@@ -104,17 +95,19 @@ def main():
     trial_file = TRIALS / "protocol_eval.json"
     trial_rows = [] if args.sets or not trial_file.exists() else json.loads(trial_file.read_text())["rows"]
     for path in args.sets or sorted((RESULTS / "distilled").glob(f"{args.preset}_*.npz")):
-        digest, want = set_digest(path), dataclasses.asdict(eval_cfg)
-        if any(r["set_digest"] == digest and r["eval_config"] == want for r in rows):
+        ds, where = load_distilled(path), os.path.relpath(path, RESULTS)
+        key = (set_digest(ds), dataclasses.asdict(eval_cfg))
+        same = lambda r: (r["set_digest"], r["eval_config"]) == key  # noqa: E731
+        if any(same(r) for r in rows):
             print(f"{path.name}: already evaluated with these settings, skipping")
             continue
-        rows = [r for r in rows if r["set"] != os.path.relpath(path, RESULTS)]
-        trial = next((r for r in trial_rows if r["set_digest"] == digest and r["eval_config"] == want), None)
+        rows = [r for r in rows if r["set"] != where]
+        trial = next((r for r in trial_rows if same(r)), None)
         if trial:
             print(f"{path.name}: the trial {trial['set']} is this very set: taking its row")
-            rows.append({**trial, "set": os.path.relpath(path, RESULTS), "promoted_from": trial["set"]})
+            rows.append({**trial, "set": where, "promoted_from": trial["set"]})
         else:
-            rows.append(evaluate_set(path, eval_cfg))
+            rows.append(evaluate_set(ds, where, eval_cfg))
         r = rows[-1]
         print(f"{path.name}: FRePo {100 * r['frepo']['acc_mean']:.2f} ± {100 * r['frepo']['acc_std']:.2f}, "
               f"random {100 * r['random_subset']['acc_mean']:.2f} ± {100 * r['random_subset']['acc_std']:.2f}, "

@@ -59,6 +59,13 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
+def machine() -> str:
+    """Where a row was measured: processor, JAX devices (an accelerator's kind named) and JAX version."""
+    kind = "" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})"
+    return (f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
+            f"device(s){kind}, jax {jax.__version__}")
+
+
 def saved_rows():
     """(path, row) of every row file written so far: the table's rows, then the trials'."""
     for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
@@ -120,9 +127,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
            "random_subset_from": base_from,
            "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
            "final_krr_batch_acc": result.history["krr_batch_acc"][-1],
-           "machine": f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
-                      f"device(s)" + ("" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})")
-                      + f", jax {jax.__version__}"}
+           "machine": machine()}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(row, indent=1))
     print(f"{name} ipc {ipc}: FRePo {100 * ours['acc_mean']:.2f} +- {100 * ours['acc_std']:.2f}, "

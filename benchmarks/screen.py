@@ -1,0 +1,152 @@
+"""Screen changes of the `cpu` preset fast: CPU step times here, distillation and evaluation on a GPU.
+
+A trial of a preset change on the 2-core CPU costs a 13-minute distillation plus a GPU evaluation. Most of
+that time buys nothing a GPU could not compute in seconds: the distilled set depends on the settings and
+the number of steps, not on the machine (up to floating-point rounding). So screening has two phases:
+
+    # 1. on the CPU machine: ms per step of each trial, hence the steps that fit the budget there
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/screen.py time --trials trials.json
+    # 2. on a GPU machine: distil each trial with those steps, evaluate by the protocol (width 128, 5 nets)
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/screen.py run --trials trials.json
+
+trials.json maps a trial name to its DistillConfig overrides of the `cpu` preset, e.g.
+{"base": {}, "rb128": {"real_batch": 128}}. Phase 1 writes results/screen/steps.json (ms per step on this
+CPU, and steps = the preset's steps scaled by
+the ratio of its ms per step to the trial's, rounded down to 50; a trial that changes only values, such as a
+learning rate, takes the preset's steps); phase 2 writes results/screen/screen.json and .md. A
+trial already done with the same settings and steps is skipped. Screening ranks settings; a setting that
+screens well is then distilled on the CPU for real (within the 15-minute limit) and that set is what counts.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from frepo_lite.data import load_dataset
+from frepo_lite.distill import CPU_STEPS, distill, init_state, make_step, preset
+from frepo_lite.evaluate import EvalConfig, evaluate_support
+from table1 import PAPER, RESULTS, machine
+
+SCREEN = RESULTS / "screen"
+
+
+def trial_config(overrides: dict, ipc: int, steps: int | None = None):
+    """The `cpu` preset at `ipc` images per class with the trial's overrides (and steps, if given)."""
+    return preset("cpu", images_per_class=ipc, **overrides, **({"steps": steps} if steps else {}))
+
+
+def ms_per_step(data, cfg, warmup: int, steps: int) -> float:
+    """Mean wall time (ms) of the compiled step over `steps` steps after `warmup` (compile excluded)."""
+    state = init_state(data, cfg)
+    step = make_step(data, cfg)
+    x, y = jax.device_put(data.x_train), jax.device_put(data.y_train)
+    for _ in range(warmup):
+        state, _ = step(state, x, y)
+    jax.block_until_ready(state.images)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        state, _ = step(state, x, y)
+    jax.block_until_ready(state.images)
+    return 1000 * (time.perf_counter() - t0) / steps
+
+
+# settings that do not change what a step computes, only its values: such a trial takes the preset's steps
+COST_FREE = {"lr", "lr_final_ratio", "learn_labels", "label_scale", "pool_size", "max_online_steps",
+             "online_lr", "init", "init_noise_std", "lambda0", "seed"}
+
+
+def cmd_time(args, trials: dict) -> None:
+    """Steps per trial: the preset's CPU_STEPS scaled by (preset ms per step) / (trial ms per step), both
+    measured in this run, so that a trial gets the CPU time the preset gets whatever this machine's pace."""
+    out_path = SCREEN / "steps.json"
+    saved = json.loads(out_path.read_text()) if out_path.exists() else {}
+    data = load_dataset(args.dataset)
+    preset_steps = CPU_STEPS[args.ipc]
+    ms_preset = ms_per_step(data, trial_config({}, args.ipc), args.warmup, args.steps)
+    print(f"the preset: {ms_preset:.0f} ms per step, {preset_steps} steps", flush=True)
+    for name, overrides in trials.items():
+        if set(overrides) <= COST_FREE:
+            ms, steps = ms_preset, preset_steps
+        else:
+            ms = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps)
+            steps = int(preset_steps * ms_preset / ms) // 50 * 50
+        saved[name] = {"overrides": overrides, "ipc": args.ipc, "ms_per_step": round(ms, 1),
+                       "preset_ms_per_step": round(ms_preset, 1), "steps": steps, "machine": machine()}
+        print(f"{name}: {ms:.0f} ms per step -> {steps} steps", flush=True)
+        SCREEN.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(saved, indent=1))
+
+
+def cmd_run(args, trials: dict) -> None:
+    steps_of = json.loads((SCREEN / "steps.json").read_text())
+    out_path = SCREEN / "screen.json"
+    rows = json.loads(out_path.read_text()) if out_path.exists() else []
+    data = load_dataset(args.dataset)
+    eval_cfg = EvalConfig()
+    for name, overrides in trials.items():
+        if name not in steps_of or steps_of[name]["overrides"] != overrides:
+            raise SystemExit(f"trial {name!r}: no CPU step time for these settings; run `screen.py time` first")
+        cfg = trial_config(overrides, args.ipc, steps_of[name]["steps"])
+        settings = dataclasses.asdict(cfg)
+        if any(r["settings"] == settings and r["dataset"] == args.dataset for r in rows):
+            print(f"{name}: done before, skipped")
+            continue
+        t0 = time.perf_counter()
+        result = distill(data, cfg, progress=False)
+        seconds = time.perf_counter() - t0
+        frepo = evaluate_support(result.images, result.labels, data, eval_cfg, progress=False)
+        rows.append({"trial": name, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
+                     "settings": settings, "steps": cfg.steps, "cpu_ms_per_step": steps_of[name]["ms_per_step"],
+                     "distill_seconds_here": round(seconds, 1), "eval_config": dataclasses.asdict(eval_cfg),
+                     "frepo": frepo, "final_krr_loss": float(np.mean(result.history["krr_loss"][-20:])),
+                     "machine": machine()})
+        print(f"{name}: {100 * frepo['acc_mean']:.2f} +- {100 * frepo['acc_std']:.2f} ({cfg.steps} steps)",
+              flush=True)
+        SCREEN.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(rows, indent=1))
+    write_markdown(rows)
+
+
+def write_markdown(rows: list[dict]) -> None:
+    lines = ["# Screening changes of the `cpu` preset (distilled and evaluated on a GPU)", "",
+             "Each trial: the `cpu` preset with the listed change, distilled for the steps that the 2-core CPU "
+             "affords in its budget (its ms per step measured there by `screen.py time`), on a GPU, then "
+             "evaluated by the protocol (Conv-NN width 128, 5 fresh networks). Test accuracy (%), mean +- std "
+             "over the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
+             "| dataset | img/cls | trial | change | CPU ms/step | steps | FRePo (screen) | paper |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        change = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(the preset)"
+        f = r["frepo"]
+        lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | {change} | {r['cpu_ms_per_step']:.0f} | "
+                     f"{r['steps']} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
+                     f"{PAPER.get((r['dataset'], r['ipc']), '')} |")
+    machines = sorted({r["machine"] for r in rows})
+    lines += ["", f"Distilled and evaluated on: {'; '.join(machines)}.", "",
+              "Reproduce: `python benchmarks/screen.py time --trials T.json` on the CPU machine, then "
+              "`python benchmarks/screen.py run --trials T.json` on a GPU machine (T.json: trial name -> "
+              "overrides, as in the `overrides` of results/screen/screen.json)."]
+    (SCREEN / "screen.md").write_text("\n".join(lines) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("phase", choices=["time", "run"])
+    p.add_argument("--trials", required=True, help="JSON file: trial name -> DistillConfig overrides")
+    p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--ipc", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps before timing (time)")
+    p.add_argument("--steps", type=int, default=30, help="timed steps (time)")
+    args = p.parse_args()
+    trials = json.loads(Path(args.trials).read_text())
+    (cmd_time if args.phase == "time" else cmd_run)(args, trials)
+
+
+if __name__ == "__main__":
+    main()

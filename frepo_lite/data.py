@@ -325,3 +325,29 @@ def class_balanced_indices(y: np.ndarray, per_class: int, num_classes: int, seed
                              "class asked for: ask for fewer images per class")
         out.append(rng.choice(idx, per_class, replace=False))
     return np.concatenate(out)
+
+
+def herding_indices(x: np.ndarray, y: np.ndarray, per_class: int, num_classes: int) -> np.ndarray:
+    """Indices of per_class examples of each class chosen by herding (Welling 2009; iCaRL's exemplars),
+    ordered class by class: (num_classes*per_class,).
+
+    x (N, ...) features (here: preprocessed pixels, flattened), y (N,) int labels. For each class, step k
+    picks the example that brings the mean of the k picked so far closest to the class mean. Deterministic.
+    """
+    if per_class < 1:
+        raise ValueError(f"images per class must be >= 1, got {per_class}")
+    out = []
+    for c in range(num_classes):
+        idx = np.flatnonzero(y == c)
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has only {len(idx)} examples, fewer than the {per_class} images per "
+                             "class asked for: ask for fewer images per class")
+        xc = x[idx].reshape(len(idx), -1).astype(np.float64)
+        mu, total, picked = xc.mean(0), np.zeros(xc.shape[1]), []
+        for k in range(1, per_class + 1):
+            dist = np.linalg.norm(mu - (total + xc) / k, axis=1)
+            dist[picked] = np.inf
+            picked.append(int(np.argmin(dist)))
+            total += xc[picked[-1]]
+        out.append(idx[picked])
+    return np.concatenate(out)

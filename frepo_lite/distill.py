@@ -28,7 +28,7 @@ import numpy as np
 import optax
 
 from . import kernels
-from .data import Dataset, class_balanced_indices
+from .data import Dataset, class_balanced_indices, herding_indices
 from .models import apply_model, init_model, make_model, mse_train_step
 
 CHECKPOINT_VERSION = 1
@@ -53,7 +53,7 @@ class DistillConfig:
     online_lr: float = 3e-4  # Adam, constant
     online_batch: int = 1000
     order: str = "v2"  # "v1": online update before the meta-gradient; "v2": after
-    init: str = "real"  # "real" | "noise" | "real_noise"
+    init: str = "real"  # "real" (random) | "herding" (real, chosen by herding) | "noise" | "real_noise"
     init_noise_std: float = 0.5
     flip: bool | None = None  # None: on for RGB data with at most 100 distilled images
     lambda0: float = kernels.LAMBDA0
@@ -170,18 +170,21 @@ def init_pool(model, optimizer, key, input_shape, cfg: DistillConfig) -> PoolSta
 
 
 def init_distilled(dataset: Dataset, cfg: DistillConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Initial (images (n,H,W,C), labels (n,C)): real images of each class (+/or noise), centred one-hot
-    labels scaled by 1/sqrt(C/10). Ordered class by class."""
+    """Initial (images (n,H,W,C), labels (n,C)): real images of each class (random, or chosen by herding;
+    +/or noise), centred one-hot labels scaled by 1/sqrt(C/10). Ordered class by class."""
     c = dataset.num_classes
-    idx = class_balanced_indices(dataset.y_train, cfg.images_per_class, c, cfg.seed)
+    if cfg.init == "herding":
+        idx = herding_indices(dataset.x_train, dataset.y_train, cfg.images_per_class, c)
+    else:
+        idx = class_balanced_indices(dataset.y_train, cfg.images_per_class, c, cfg.seed)
     images = dataset.x_train[idx].astype(np.float32)
     noise = np.random.RandomState(cfg.seed + 1).randn(*images.shape).astype(np.float32)
     if cfg.init == "noise":
         images = noise
     elif cfg.init == "real_noise":
         images = images + cfg.init_noise_std * noise
-    elif cfg.init != "real":
-        raise ValueError(f"init must be 'real', 'noise' or 'real_noise', got {cfg.init!r}")
+    elif cfg.init not in ("real", "herding"):
+        raise ValueError(f"init must be 'real', 'herding', 'noise' or 'real_noise', got {cfg.init!r}")
     labels = np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, _label_scale(cfg, c)))
     return images, labels
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from frepo_lite import data
-from frepo_lite.data import Preprocessing, class_balanced_indices, fit_zca, load_dataset
+from frepo_lite.data import Preprocessing, class_balanced_indices, fit_zca, herding_indices, load_dataset
 
 from conftest import write_npz_dataset
 
@@ -50,6 +50,22 @@ def test_class_balanced_sampling():
 def test_more_images_per_class_than_the_data_has():
     with pytest.raises(ValueError, match="fewer than the 6 images per class"):
         class_balanced_indices(np.repeat(np.arange(4), 5), 6, 4)
+    with pytest.raises(ValueError, match="fewer than the 6 images per class"):
+        herding_indices(np.zeros((20, 2)), np.repeat(np.arange(4), 5), 6, 4)
+
+
+def test_herding_follows_the_class_mean():
+    rng = np.random.RandomState(0)
+    x, y = rng.randn(400, 8) + 3.0 * np.repeat(np.eye(2, 8), 200, axis=0), np.repeat([0, 1], 200)
+    idx = herding_indices(x, y, 5, 2)
+    assert idx.shape == (10,) and (y[idx] == np.repeat([0, 1], 5)).all() and len(set(idx.tolist())) == 10
+    means = np.stack([x[y == c].mean(0) for c in (0, 1)])
+    assert np.argmin(np.linalg.norm(x[y == 0] - means[0], axis=1)) == idx[0]  # nearest the mean comes first
+    herding_error = np.linalg.norm(x[idx].reshape(2, 5, 8).mean(1) - means)
+    random_errors = [np.linalg.norm(x[class_balanced_indices(y, 5, 2, seed=s)].reshape(2, 5, 8).mean(1) - means)
+                     for s in range(50)]
+    assert herding_error < 0.5 * min(random_errors)  # the picked examples keep the class means
+    np.testing.assert_array_equal(idx, herding_indices(x, y, 5, 2))
 
 
 def _correlated_images(n=2000, shape=(4, 4, 2), seed=0):

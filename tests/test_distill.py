@@ -5,6 +5,7 @@ import pytest
 
 from frepo_lite import distill as D
 from frepo_lite import kernels
+from frepo_lite.data import herding_indices
 from frepo_lite.models import init_model, make_model
 
 TINY = dict(width=4, real_batch=16, pool_size=2, max_online_steps=4, steps=6, lr=1e-2, images_per_class=2)
@@ -32,6 +33,10 @@ def test_image_initialisations(toy):
     noise, _ = D.init_distilled(toy, tiny_cfg(init="noise"))
     both, _ = D.init_distilled(toy, tiny_cfg(init="real_noise", init_noise_std=0.5))
     np.testing.assert_allclose(both - real, 0.5 * noise, atol=1e-5)
+    herded, labels = D.init_distilled(toy, tiny_cfg(init="herding"))
+    idx = herding_indices(toy.x_train, toy.y_train, 2, 3)
+    np.testing.assert_array_equal(herded, toy.x_train[idx])
+    assert (labels.argmax(1) == toy.y_train[idx]).all()
     with pytest.raises(ValueError, match="init must be"):
         D.init_distilled(toy, tiny_cfg(init="zeros"))
 

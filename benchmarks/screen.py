@@ -11,7 +11,7 @@ the number of steps, not on the machine (up to floating-point rounding). So scre
 
 trials.json maps a trial name to its DistillConfig overrides of the `cpu` preset, e.g.
 {"base": {}, "rb128": {"real_batch": 128}}. Phase 1 writes results/screen/steps.json (ms per step on this
-CPU, and steps = the preset's steps scaled by
+CPU, trials timed before are kept; steps = the preset's steps scaled by
 the ratio of its ms per step to the trial's, rounded down to 50; a trial that changes only values, such as a
 learning rate, takes the preset's steps); phase 2 writes results/screen/screen.json and .md. A
 trial already done with the same settings and steps is skipped. Screening ranks settings; a setting that
@@ -38,7 +38,7 @@ SCREEN = RESULTS / "screen"
 
 def trial_config(overrides: dict, ipc: int, steps: int | None = None):
     """The `cpu` preset at `ipc` images per class with the trial's overrides (and steps, if given)."""
-    return preset("cpu", images_per_class=ipc, **overrides, **({"steps": steps} if steps else {}))
+    return preset("cpu", **{"images_per_class": ipc, **overrides, **({"steps": steps} if steps else {})})
 
 
 def ms_per_step(data, cfg, warmup: int, steps: int) -> float:
@@ -58,7 +58,7 @@ def ms_per_step(data, cfg, warmup: int, steps: int) -> float:
 
 # settings that do not change what a step computes, only its values: such a trial takes the preset's steps
 COST_FREE = {"lr", "lr_final_ratio", "learn_labels", "label_scale", "pool_size", "max_online_steps",
-             "online_lr", "init", "init_noise_std", "lambda0", "seed"}
+             "online_lr", "init", "init_noise_std", "lambda0", "seed", "steps"}
 
 
 def cmd_time(args, trials: dict) -> None:
@@ -71,11 +71,14 @@ def cmd_time(args, trials: dict) -> None:
     ms_preset = ms_per_step(data, trial_config({}, args.ipc), args.warmup, args.steps)
     print(f"the preset: {ms_preset:.0f} ms per step, {preset_steps} steps", flush=True)
     for name, overrides in trials.items():
+        if saved.get(name, {}).get("overrides") == overrides:
+            continue  # timed before
         if set(overrides) <= COST_FREE:
             ms, steps = ms_preset, preset_steps
         else:
             ms = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps)
             steps = int(preset_steps * ms_preset / ms) // 50 * 50
+        steps = overrides.get("steps", steps)  # a trial that names its steps asks what more steps would give
         saved[name] = {"overrides": overrides, "ipc": args.ipc, "ms_per_step": round(ms, 1),
                        "preset_ms_per_step": round(ms_preset, 1), "steps": steps, "machine": machine()}
         print(f"{name}: {ms:.0f} ms per step -> {steps} steps", flush=True)
@@ -104,7 +107,7 @@ def cmd_run(args, trials: dict) -> None:
         rows.append({"trial": name, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
                      "settings": settings, "steps": cfg.steps, "cpu_ms_per_step": steps_of[name]["ms_per_step"],
                      "distill_seconds_here": round(seconds, 1), "eval_config": dataclasses.asdict(eval_cfg),
-                     "frepo": frepo, "final_krr_loss": float(np.mean(result.history["krr_loss"][-20:])),
+                     "frepo": frepo, "final_krr_loss": float(np.mean(result.history["krr_loss"][-20:])) if cfg.steps else None,
                      "machine": machine()})
         print(f"{name}: {100 * frepo['acc_mean']:.2f} +- {100 * frepo['acc_std']:.2f} ({cfg.steps} steps)",
               flush=True)
@@ -119,13 +122,15 @@ def write_markdown(rows: list[dict]) -> None:
              "affords in its budget (its ms per step measured there by `screen.py time`), on a GPU, then "
              "evaluated by the protocol (Conv-NN width 128, 5 fresh networks). Test accuracy (%), mean +- std "
              "over the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
-             "| dataset | img/cls | trial | change | CPU ms/step | steps | FRePo (screen) | paper |",
-             "|---|---|---|---|---|---|---|---|"]
+             "A trial that names its steps asks what more steps would give: its CPU minutes "
+             "(ms per step x steps) show whether the CPU could afford them.", "",
+             "| dataset | img/cls | trial | change | CPU ms/step | steps | CPU min | FRePo (screen) | paper |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         change = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(the preset)"
         f = r["frepo"]
         lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | {change} | {r['cpu_ms_per_step']:.0f} | "
-                     f"{r['steps']} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
+                     f"{r['steps']} | {r['cpu_ms_per_step'] * r['steps'] / 60000:.0f} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
                      f"{PAPER.get((r['dataset'], r['ipc']), '')} |")
     machines = sorted({r["machine"] for r in rows})
     lines += ["", f"Distilled and evaluated on: {'; '.join(machines)}.", "",

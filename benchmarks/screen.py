@@ -63,24 +63,34 @@ COST_FREE = {"lr", "lr_final_ratio", "learn_labels", "label_scale", "pool_size",
 
 def cmd_time(args, trials: dict) -> None:
     """Steps per trial: the preset's CPU_STEPS scaled by (preset ms per step) / (trial ms per step), both
-    measured in this run, so that a trial gets the CPU time the preset gets whatever this machine's pace."""
+    measured in this run, so that a trial gets the CPU time the preset gets whatever this machine's pace. A
+    trial that changes values only takes the preset's steps untimed (with the preset's ms from an earlier
+    run when there is one)."""
     out_path = SCREEN / "steps.json"
     saved = json.loads(out_path.read_text()) if out_path.exists() else {}
     data = load_dataset(args.dataset)
     preset_steps = CPU_STEPS[args.ipc]
-    ms_preset = ms_per_step(data, trial_config({}, args.ipc), args.warmup, args.steps)
-    print(f"the preset: {ms_preset:.0f} ms per step, {preset_steps} steps", flush=True)
+    measured = {}
+
+    def preset_ms() -> float:
+        if "ms" not in measured:
+            measured["ms"] = ms_per_step(data, trial_config({}, args.ipc), args.warmup, args.steps)
+            print(f"the preset: {measured['ms']:.0f} ms per step, {preset_steps} steps", flush=True)
+        return measured["ms"]
+
     for name, overrides in trials.items():
         if saved.get(name, {}).get("overrides") == overrides:
             continue  # timed before
         if set(overrides) <= COST_FREE:
-            ms, steps = ms_preset, preset_steps
+            timed_preset = [r["ms_per_step"] for r in saved.values() if r["overrides"] == {} and r["ipc"] == args.ipc]
+            ms = timed_preset[0] if timed_preset else preset_ms()
+            ms_ref, steps = ms, preset_steps
         else:
-            ms = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps)
-            steps = int(preset_steps * ms_preset / ms) // 50 * 50
+            ms, ms_ref = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps), preset_ms()
+            steps = int(preset_steps * ms_ref / ms) // 50 * 50
         steps = overrides.get("steps", steps)  # a trial that names its steps asks what more steps would give
         saved[name] = {"overrides": overrides, "ipc": args.ipc, "ms_per_step": round(ms, 1),
-                       "preset_ms_per_step": round(ms_preset, 1), "steps": steps, "machine": machine()}
+                       "preset_ms_per_step": round(ms_ref, 1), "steps": steps, "machine": machine()}
         print(f"{name}: {ms:.0f} ms per step -> {steps} steps", flush=True)
         SCREEN.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(saved, indent=1))

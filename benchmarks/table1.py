@@ -16,7 +16,9 @@ The random-subset baseline does not depend on the distillation settings: a row r
 row file of the same dataset, images per class, seed and evaluation settings (its file is named in
 "random_subset_from"), which halves the cost of a trial. Once the preset takes a trial's settings, the
 preset row is that trial's result (same settings and seed give the same run), copied with "promoted_from".
-`--fresh` does neither: it distills and evaluates everything anew.
+`--fresh` does neither: it distills and evaluates everything anew. `--distill-only` distills and exports the
+sets without evaluating them (to evaluate them on a GPU with protocol_eval.py); run the same command again
+without it and each row resumes from its finished checkpoint and is evaluated.
 """
 from __future__ import annotations
 
@@ -91,7 +93,8 @@ def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tu
 
 
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
-            overrides: dict, trial: str | None, fresh: bool = False, checkpoint_every: int = 200) -> dict:
+            overrides: dict, trial: str | None, fresh: bool = False, checkpoint_every: int = 200,
+            distill_only: bool = False) -> dict | None:
     out = TRIALS / f"{trial}_{name}_ipc{ipc}.json" if trial else RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"
     exported = out.with_suffix(".npz") if trial else RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz"
     if out.exists():
@@ -115,6 +118,9 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
                           steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
     save_distilled(exported, result.images, result.labels, data.preprocessing, meta, overwrite=True)
+    if distill_only:
+        print(f"{name} ipc {ipc}: distilled in {result.seconds / 60:.1f} min, {exported}; not evaluated")
+        return None
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg)
     eval_seconds = time.perf_counter() - t0
@@ -176,6 +182,9 @@ def main():
     p.add_argument("--checkpoint-every", type=int, default=200,
                    help="steps between checkpoints (on a GPU a step of the paper preset takes milliseconds and "
                         "a checkpoint of its pool ~200 MB: use thousands)")
+    p.add_argument("--distill-only", action="store_true",
+                   help="distill and export the sets, write no row (evaluate them elsewhere, e.g. "
+                        "protocol_eval.py on a GPU); run again without it to evaluate (the run resumes finished)")
     args = p.parse_args()
     overrides = parse_overrides(args.set)
     if overrides and not args.trial:
@@ -184,8 +193,8 @@ def main():
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,
                 int(parts[3]) if len(parts) > 3 else args.eval_models, args.seed, overrides, args.trial,
-                args.fresh, args.checkpoint_every)
-        if not args.trial:
+                args.fresh, args.checkpoint_every, args.distill_only)
+        if not args.trial and not args.distill_only:
             print(write_markdown(args.preset).read_text())
 
 

@@ -82,8 +82,8 @@ def cmd_time(args, trials: dict) -> None:
         if saved.get(name, {}).get("overrides") == overrides:
             continue  # timed before
         if set(overrides) <= COST_FREE:
-            timed_preset = [r["ms_per_step"] for r in saved.values() if r["overrides"] == {} and r["ipc"] == args.ipc]
-            ms = timed_preset[0] if timed_preset else preset_ms()
+            timed = [r["ms_per_step"] for r in saved.values() if r["overrides"] == {} and r["ipc"] == args.ipc]
+            ms = timed[0] if timed else preset_ms()
             ms_ref, steps = ms, preset_steps
         else:
             ms, ms_ref = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps), preset_ms()
@@ -114,10 +114,11 @@ def cmd_run(args, trials: dict) -> None:
         result = distill(data, cfg, progress=False)
         seconds = time.perf_counter() - t0
         frepo = evaluate_support(result.images, result.labels, data, eval_cfg, progress=False)
+        krr_losses = result.history["krr_loss"][-20:]
         rows.append({"trial": name, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
                      "settings": settings, "steps": cfg.steps, "cpu_ms_per_step": steps_of[name]["ms_per_step"],
                      "distill_seconds_here": round(seconds, 1), "eval_config": dataclasses.asdict(eval_cfg),
-                     "frepo": frepo, "final_krr_loss": float(np.mean(result.history["krr_loss"][-20:])) if cfg.steps else None,
+                     "frepo": frepo, "final_krr_loss": float(np.mean(krr_losses)) if krr_losses else None,
                      "machine": machine()})
         print(f"{name}: {100 * frepo['acc_mean']:.2f} +- {100 * frepo['acc_std']:.2f} ({cfg.steps} steps)",
               flush=True)
@@ -138,9 +139,9 @@ def write_markdown(rows: list[dict]) -> None:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         change = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(the preset)"
-        f = r["frepo"]
+        f, cpu_minutes = r["frepo"], r["cpu_ms_per_step"] * r["steps"] / 60000
         lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | {change} | {r['cpu_ms_per_step']:.0f} | "
-                     f"{r['steps']} | {r['cpu_ms_per_step'] * r['steps'] / 60000:.0f} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
+                     f"{r['steps']} | {cpu_minutes:.0f} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
                      f"{PAPER.get((r['dataset'], r['ipc']), '')} |")
     machines = sorted({r["machine"] for r in rows})
     lines += ["", f"Distilled and evaluated on: {'; '.join(machines)}.", "",

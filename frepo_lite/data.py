@@ -312,19 +312,23 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, validatio
                    y_test=raw["y_test"].astype(np.int32))
 
 
-def class_balanced_indices(y: np.ndarray, per_class: int, num_classes: int, seed: int = 0) -> np.ndarray:
-    """Indices of per_class random examples of each class, ordered class by class: (num_classes*per_class,)."""
+def _indices_by_class(y: np.ndarray, per_class: int, num_classes: int) -> list[np.ndarray]:
+    """The indices of each class's examples, [(n_c,)] for c < num_classes, checked to hold per_class each."""
     if per_class < 1:
         raise ValueError(f"images per class must be >= 1, got {per_class}")
-    rng = np.random.RandomState(seed)
-    out = []
-    for c in range(num_classes):
-        idx = np.flatnonzero(y == c)
+    members = [np.flatnonzero(y == c) for c in range(num_classes)]
+    for c, idx in enumerate(members):
         if len(idx) < per_class:
             raise ValueError(f"class {c} has only {len(idx)} examples, fewer than the {per_class} images per "
                              "class asked for: ask for fewer images per class")
-        out.append(rng.choice(idx, per_class, replace=False))
-    return np.concatenate(out)
+    return members
+
+
+def class_balanced_indices(y: np.ndarray, per_class: int, num_classes: int, seed: int = 0) -> np.ndarray:
+    """Indices of per_class random examples of each class, ordered class by class: (num_classes*per_class,)."""
+    rng = np.random.RandomState(seed)
+    return np.concatenate([rng.choice(idx, per_class, replace=False)
+                           for idx in _indices_by_class(y, per_class, num_classes)])
 
 
 def herding_indices(x: np.ndarray, y: np.ndarray, per_class: int, num_classes: int) -> np.ndarray:
@@ -334,14 +338,8 @@ def herding_indices(x: np.ndarray, y: np.ndarray, per_class: int, num_classes: i
     x (N, ...) features (here: preprocessed pixels, flattened), y (N,) int labels. For each class, step k
     picks the example that brings the mean of the k picked so far closest to the class mean. Deterministic.
     """
-    if per_class < 1:
-        raise ValueError(f"images per class must be >= 1, got {per_class}")
     out = []
-    for c in range(num_classes):
-        idx = np.flatnonzero(y == c)
-        if len(idx) < per_class:
-            raise ValueError(f"class {c} has only {len(idx)} examples, fewer than the {per_class} images per "
-                             "class asked for: ask for fewer images per class")
+    for idx in _indices_by_class(y, per_class, num_classes):
         xc = x[idx].reshape(len(idx), -1).astype(np.float64)
         mu, total, picked = xc.mean(0), np.zeros(xc.shape[1]), []
         for k in range(1, per_class + 1):

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
+import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -134,11 +138,24 @@ def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig
     return model, train(jax.random.PRNGKey(seed), images, labels)
 
 
+def _evaluation_key(images, labels, dataset: Dataset, cfg: EvalConfig, split: str) -> str:
+    """sha256 of what decides each network's result: the support set, the dataset, the split and every
+    evaluation setting but the number of networks (network i is the same in an evaluation of 2 or of 5)."""
+    h = hashlib.sha256(np.asarray(images, np.float32).tobytes() + np.asarray(labels, np.float32).tobytes())
+    settings = {**dataclasses.asdict(cfg), "num_models": None, "dataset": dataset.info.name, "split": split}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
+
+
 def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), split: str = "test",
-                     progress: bool = True) -> dict:
+                     progress: bool = True, resume_dir: str | os.PathLike | None = None) -> dict:
     """Train cfg.num_models fresh networks on the support set and test them.
 
     images (n,H,W,C) in model space, labels (n,C). split: "test" or "val".
+    resume_dir: a folder where each finished network's accuracies are kept, in a JSON file named by the
+    evaluation (support set, dataset, split, settings). Called again with the same folder, an interrupted
+    evaluation trains only the networks still missing (network i always has the seed cfg.seed*1000 + i),
+    and one asked for more networks than before adds them.
     Returns {'acc_mean', 'acc_std', 'krr_acc_mean', 'krr_acc_std', 'accs', 'krr_accs', 'steps'} with
     accuracies in [0, 1].
     """
@@ -146,14 +163,25 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
     x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
     model, train, steps = _trainer_for(images, dataset, cfg)
-    accs, krr_accs = [], []
-    for i in tqdm(range(cfg.num_models), desc="evaluate", disable=not progress, leave=False):
+    accs, krr_accs, resume = [], [], None
+    if resume_dir is not None:
+        resume = Path(resume_dir) / f"eval_{_evaluation_key(images, labels, dataset, cfg, split)[:32]}.json"
+        if resume.exists():
+            saved = json.loads(resume.read_text())
+            accs, krr_accs = saved["accs"][:cfg.num_models], saved["krr_accs"][:cfg.num_models]
+    for i in tqdm(range(len(accs), cfg.num_models), desc="evaluate", disable=not progress, leave=False,
+                  initial=len(accs), total=cfg.num_models):
         variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
         f_eval, logits = features_and_logits(model, variables, x_eval)
         accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
         f_s, _ = features_and_logits(model, variables, images)
         krr = kernels.krr_from_features(f_s, f_eval, labels, cfg.lambda0)
         krr_accs.append(float(jnp.mean(jnp.argmax(krr, -1) == y_eval)))
+        if resume is not None:
+            resume.parent.mkdir(parents=True, exist_ok=True)
+            tmp = resume.with_name(resume.name + ".tmp")
+            tmp.write_text(json.dumps({"accs": accs, "krr_accs": krr_accs}))
+            os.replace(tmp, resume)  # whole or not at all, also when interrupted while writing
     return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
             "krr_acc_mean": float(np.mean(krr_accs)), "krr_acc_std": float(np.std(krr_accs)),
             "accs": accs, "krr_accs": krr_accs, "steps": steps}

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,23 @@ def test_train_network_returns_a_network_that_fits_its_support(toy):
     feats, logits = features_and_logits(model, variables, images, batch=4)
     assert feats.shape[0] == logits.shape[0] == len(images)
     assert np.mean(np.argmax(logits, -1) == np.argmax(labels, -1)) > 0.9
+
+
+def test_an_interrupted_evaluation_resumes_with_the_networks_it_had(toy, tmp_path):
+    x, y = random_subset(toy, 2)
+    whole = evaluate_support(x, y, toy, FAST, progress=False)
+    first = evaluate_support(x, y, toy, FAST.replace(num_models=1), progress=False, resume_dir=tmp_path)
+    assert first["accs"] == whole["accs"][:1]  # network i has the same seed in an evaluation of 1 or of 2
+    resumed = evaluate_support(x, y, toy, FAST, progress=False, resume_dir=tmp_path)
+    assert resumed["accs"] == whole["accs"] and resumed["krr_accs"] == whole["krr_accs"]
+    # the kept networks are taken, not retrained: a forged value shows through
+    [kept] = tmp_path.glob("eval_*.json")
+    saved = json.loads(kept.read_text())
+    kept.write_text(json.dumps({**saved, "accs": [0.5, saved["accs"][1]]}))
+    assert evaluate_support(x, y, toy, FAST, progress=False, resume_dir=tmp_path)["accs"][0] == 0.5
+    # another support set, or other settings, in the same folder: its own file, nothing taken over
+    evaluate_support(*random_subset(toy, 2, seed=1), toy, FAST.replace(num_models=1), progress=False,
+                     resume_dir=tmp_path)
+    assert len(list(tmp_path.glob("eval_*.json"))) == 2
+    evaluate_support(x, y, toy, FAST.replace(lr=1e-3), progress=False, resume_dir=tmp_path)
+    assert len(list(tmp_path.glob("eval_*.json"))) == 3

@@ -38,7 +38,7 @@ def cmd_distill(args) -> dict:
     overrides = {k: v for k, v in (("images_per_class", args.ipc), ("steps", args.steps), ("width", args.width),
                                    ("lr", args.lr), ("real_batch", args.batch), ("seed", args.seed),
                                    ("learn_labels", args.learn_labels)) if v is not None}
-    cfg = preset(args.preset, **overrides)
+    cfg = preset(args.preset, args.dataset, **overrides)
     data = load_dataset(args.dataset, args.data_dir)
     ckpt = args.checkpoint or str(out) + ".ckpt"
     result = distill(data, cfg, checkpoint=ckpt, progress=not args.quiet)
@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("distill", help="distill a dataset with FRePo and save the set")
     d.add_argument("--dataset", required=True)
     d.add_argument("--ipc", type=int, default=None, help="images per class")
-    d.add_argument("--preset", default="cpu", help="cpu (2-core CPU) or paper (reference protocol)")
+    d.add_argument("--preset", default="cpu",
+                   help="cpu (2-core CPU; some settings by dataset and images/class: frepo_lite.distill.CPU_TUNED) "
+                        "or paper (reference protocol)")
     d.add_argument("--steps", type=int, default=None,
                    help="FRePo steps (default: the preset's; cpu: 3000 at 1 img/cls, 2000 at 10)")
     d.add_argument("--width", type=int, default=None)

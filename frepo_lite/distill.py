@@ -75,18 +75,27 @@ PRESETS: dict[str, DistillConfig] = {
 # The `cpu` preset's steps by images per class: what fits 15 minutes of distillation on the 2-core CPU
 # (about 160 ms per step at 1 image/class, 400 ms at 10; benchmarks/README.md).
 CPU_STEPS = {1: 3000, 10: 2000}
+# The `cpu` preset's settings by (dataset, images per class), where measurement found better ones than the
+# paper's within the 15 minutes. Fashion-MNIST at 10 images/class: a stronger KRR regulariser (lambda0 1e-2
+# against 1e-6) and smaller initial labels (scale 0.5 against 1) give 84.1 % by the protocol's evaluation
+# against 83.5 % (benchmarks/README.md). At 1 image/class they change nothing (Fashion-MNIST 73.4 against
+# 73.6 %, MNIST 93.1 against 93.1 %) and MNIST at 10 was not evaluated with them: those keep the paper's values.
+CPU_TUNED = {("fashion_mnist", 10): {"lambda0": 1e-2, "label_scale": 0.5}}
 
 
-def preset(name: str, **overrides) -> DistillConfig:
-    """A named configuration with overrides, e.g. ``preset('cpu', images_per_class=10)``.
+def preset(name: str, dataset: str | None = None, **overrides) -> DistillConfig:
+    """A named configuration with overrides, e.g. ``preset('cpu', 'fashion_mnist', images_per_class=10)``.
 
-    Without a ``steps`` override, ``cpu`` takes its steps from CPU_STEPS for the images per class.
+    ``cpu`` takes its steps from CPU_STEPS for the images per class, and for the dataset (when named) and
+    the images per class the settings in CPU_TUNED; an explicit override wins over both.
     """
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     cfg = PRESETS[name].replace(**overrides)
-    if name == "cpu" and "steps" not in overrides and cfg.images_per_class in CPU_STEPS:
-        cfg = cfg.replace(steps=CPU_STEPS[cfg.images_per_class])
+    if name == "cpu":
+        by_ipc = {"steps": CPU_STEPS.get(cfg.images_per_class, cfg.steps),
+                  **CPU_TUNED.get((dataset, cfg.images_per_class), {})}
+        cfg = cfg.replace(**{k: v for k, v in by_ipc.items() if k not in overrides})
     return cfg
 
 
@@ -171,7 +180,8 @@ def init_pool(model, optimizer, key, input_shape, cfg: DistillConfig) -> PoolSta
 
 def init_distilled(dataset: Dataset, cfg: DistillConfig) -> tuple[np.ndarray, np.ndarray]:
     """Initial (images (n,H,W,C), labels (n,C)): real images of each class (random, or chosen by herding;
-    +/or noise), centred one-hot labels scaled by 1/sqrt(C/10). Ordered class by class."""
+    +/or noise), centred one-hot labels scaled by cfg.label_scale (default 1/sqrt(C/10)). Ordered class by
+    class."""
     c = dataset.num_classes
     if cfg.init == "herding":
         idx = herding_indices(dataset.x_train, dataset.y_train, cfg.images_per_class, c)

@@ -203,3 +203,16 @@ def test_presets():
     assert D.preset("cpu", images_per_class=10, steps=5).steps == 5
     with pytest.raises(ValueError, match="Unknown preset"):
         D.preset("gpu")
+
+
+def test_cpu_preset_tuned_by_dataset():
+    generic = D.preset("cpu", images_per_class=10)
+    tuned = D.preset("cpu", "fashion_mnist", images_per_class=10)
+    assert (tuned.lambda0, tuned.label_scale) == (1e-2, 0.5)
+    assert tuned == generic.replace(lambda0=1e-2, label_scale=0.5)  # nothing else differs
+    # only where measured: other datasets, other sizes and the paper preset keep the paper's values
+    for cfg in (D.preset("cpu", "mnist", images_per_class=10), D.preset("cpu", "fashion_mnist"),
+                D.preset("paper", "fashion_mnist", images_per_class=10)):
+        assert (cfg.lambda0, cfg.label_scale) == (D.DistillConfig().lambda0, None)
+    # an explicit override wins over the tuned value
+    assert D.preset("cpu", "fashion_mnist", images_per_class=10, lambda0=1e-3).lambda0 == 1e-3

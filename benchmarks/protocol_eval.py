@@ -2,18 +2,20 @@
 
     FREPO_DATA_DIR=../shared/datasets python benchmarks/protocol_eval.py
 
-table1.py evaluates the sets it distils on the CPU machine with width-32 evaluation networks, because a
-width-128 network has about 16 times the arithmetic (hours per row there). This script takes the sets that
-table1.py exported (results/distilled/<preset>_<dataset>_ipc<k>.npz) and evaluates each, and a random real
-subset of the same size drawn with the row's seed, with `EvalConfig()`: the protocol's width 128 and 5 fresh
-networks, nothing else changed. It is meant for a machine with a GPU. Writes
-results/protocol_eval_<preset>.json and .md; a set already evaluated (same file contents, same evaluation
-settings) is skipped. `--sets PATH ...` evaluates other exported sets (trials of a preset change) instead,
-into results/trials/protocol_eval.json and .md. Sets are identified by their images and labels, not by their
-files: once the preset adopts a trial's settings, its set (same settings and seed, same images) takes the
-trial's row ("promoted_from"), so that step needs no GPU. The random subset does not depend on the set: its
-result is taken from an earlier row of the same dataset, images per class, seed and evaluation settings
-("random_subset_from"), which halves the GPU time of a trial.
+table1.py evaluates the sets it distils with networks of the distillation's width (32 for the `cpu` preset).
+This script takes the sets that table1.py exported (results/distilled/<preset>_<dataset>_ipc<k>.npz) and
+evaluates each, and a random real subset of the same size drawn with the row's seed, with `EvalConfig()`: the
+protocol's width 128 and 5 fresh networks, nothing else changed. A width-128 network trains in seconds on a
+GPU; on the 2-core CPU machine of session 8 it took about 1 minute on 10 images and 14.4 minutes on 100
+(0.43 s per step), so a 10-images/class row took 72 minutes there (the machine of sessions 1-7 was about
+three times slower). Writes results/protocol_eval_<preset>.json and .md; a set
+already evaluated (same file contents, same evaluation settings) is skipped, and an interrupted row resumes
+with the networks it had finished (kept in runs/). `--sets PATH ...` evaluates other exported sets (trials of
+a preset change) instead, into results/trials/protocol_eval.json and .md. Sets are identified by their
+images and labels, not by their files: once the preset adopts a trial's settings and its set (table1.py copies
+it), the preset's row is the trial's ("promoted_from"), so that step evaluates nothing again. The random
+subset does not depend on the set: its result is taken from an earlier row of the same dataset, images per
+class, seed and evaluation settings ("random_subset_from"), which halves the time of a trial.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import numpy as np
 from frepo_lite.data import load_dataset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import DistilledSet, load_distilled
-from table1 import PAPER, RANDOM_PAPER, RESULTS, TRIALS, machine
+from table1 import PAPER, RANDOM_PAPER, RESULTS, RUNS, TRIALS, machine
 
 
 def set_digest(ds: DistilledSet) -> str:
@@ -59,10 +61,11 @@ def evaluate_set(ds: DistilledSet, where: str, eval_cfg: EvalConfig) -> dict:
         if not np.allclose(ours, ds.preprocessing.to_arrays()[key], rtol=1e-5, atol=1e-6):
             raise ValueError(f"{where}: its preprocessing ({key}) differs from {name}'s as loaded here")
     t0 = time.perf_counter()
-    frepo = evaluate_support(ds.images, ds.labels, data, eval_cfg)
+    frepo = evaluate_support(ds.images, ds.labels, data, eval_cfg, resume_dir=RUNS)
     seconds = time.perf_counter() - t0
     found = reusable_baseline(name, ipc, seed, eval_cfg)
-    random, random_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed), None)
+    random, random_from = found if found else (
+        evaluate_random_subset(data, ipc, eval_cfg, seed=seed, resume_dir=RUNS), None)
     return {"dataset": name, "ipc": ipc, "set": where, "set_digest": set_digest(ds),
             "distill_steps": ds.metadata["distillation"]["steps"],
             "distill_seconds": ds.metadata["provenance"].get("seconds"),
@@ -79,21 +82,26 @@ def write_markdown(rows: list[dict], preset_name: str, trials: bool) -> str:
     lines = [f"# {'Trials' if trials else f'Table 1 with the `{preset_name}` preset'}, evaluated by the paper's "
              "protocol (measured)", "",
              f"{what}, each evaluated by fresh Conv-NN networks of the protocol's width 128 (not the width 32 of "
-             "`table1.py`'s CPU evaluation), beside a random real subset evaluated by the same networks. Test "
-             "accuracy (%), mean ± std over the networks; KRR accuracy in brackets.", "",
+             "`table1.py`'s CPU evaluation), beside a random real subset of the same size evaluated by the same "
+             "recipe (on the machine of an earlier row with the same settings, where there is one: "
+             "`random_subset_from` in the JSON). Test accuracy (%), mean ± std over the networks; KRR accuracy "
+             "in brackets.", "",
              "| dataset | img/cls | " + ("set | " if trials else "") + "FRePo (ours) | random subset (ours) | "
-             "FRePo (paper) | random (paper) | distill time (CPU) | steps | eval width | eval nets | s per net |",
-             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if trials else "")]
+             "FRePo (paper) | random (paper) | distill time (CPU) | steps | eval width | eval nets | s per net | "
+             "evaluated on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if trials else "")]
+    machines = sorted({r["machine"] for r in rows})  # rows evaluated on a GPU and on the CPU sit side by side
     for r in sorted(rows, key=lambda r: (r["dataset"], r["ipc"], r["set"])):
         e = r["eval_config"]
         lines.append(f"| {r['dataset']} | {r['ipc']} | " + (f"{r['set']} | " if trials else "") + f"{pct(r['frepo'])} ({100 * r['frepo']['krr_acc_mean']:.1f}) | "
                      f"{pct(r['random_subset'])} | {r['paper_frepo']} | {r['paper_random']} | "
                      f"{r['distill_seconds'] / 60:.1f} min | {r['distill_steps']} | {e['width']} | {e['num_models']} | "
-                     f"{r['eval_seconds_per_model']:.0f} |")
+                     f"{r['eval_seconds_per_model']:.0f} | [{machines.index(r['machine']) + 1}] |")
     if rows:
-        lines += ["", f"Evaluated on: {rows[0]['machine']}.", "",
-                  "Reproduce (on a GPU machine): `FREPO_DATA_DIR=../shared/datasets python "
-                  "benchmarks/protocol_eval.py " + ("--sets <the sets>`." if trials else f"--preset {preset_name}`.")]
+        lines += [""] + [f"[{i + 1}] {m}." for i, m in enumerate(machines)] + [
+            "", "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/protocol_eval.py " +
+            ("--sets <the sets>`" if trials else f"--preset {preset_name}`") + " (a width-128 network takes "
+            "seconds on a GPU, 14.4 minutes on 100 images on the 2-core CPU of session 8)."]
     return "\n".join(lines) + "\n"
 
 

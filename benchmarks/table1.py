@@ -4,8 +4,11 @@
 
 Writes benchmarks/results/table1_<preset>_<dataset>_ipc<k>.json per row (a finished row is skipped when
 run again; an interrupted distillation resumes from its checkpoint in runs/, named by a hash of its
-settings) and rebuilds benchmarks/results/table1_<preset>.md from all row files. The distilled sets are
-exported beside them.
+settings, and an interrupted evaluation with the networks it had finished, also kept there) and rebuilds
+benchmarks/results/table1_<preset>.md from all row files. The distilled sets are exported beside them; a set
+exported earlier with the row's very settings (by --distill-only, or by a trial) is evaluated, not distilled
+again. A row made before the preset changed stays (delete its JSON to rerun it), and the table names what
+changed since.
 
 Screening a change of the preset: `--trial NAME --set key=value ...` writes the row (and the set) to
 benchmarks/results/trials/NAME_<dataset>_ipc<k>.json (.npz) instead (the table is left alone), e.g.
@@ -17,8 +20,9 @@ row file of the same dataset, images per class, seed and evaluation settings (it
 "random_subset_from"), which halves the cost of a trial. Once the preset takes a trial's settings, the
 preset row is that trial's result (same settings and seed give the same run), copied with "promoted_from".
 `--fresh` does neither: it distills and evaluates everything anew. `--distill-only` distills and exports the
-sets without evaluating them (to evaluate them on a GPU with protocol_eval.py); run the same command again
-without it and each row resumes from its finished checkpoint and is evaluated.
+sets without evaluating them (e.g. for protocol_eval.py); run the same command again without it and each row
+evaluates its exported set. A trial's set does not carry over bit for bit to another processor (another
+floating-point path): the same settings and seed distilled on another CPU give another run of them.
 """
 from __future__ import annotations
 
@@ -33,13 +37,14 @@ from pathlib import Path
 
 import jax
 
-from frepo_lite.data import load_dataset
+from frepo_lite.data import REGISTRY, load_dataset
 from frepo_lite.distill import DistillConfig, distill, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
-from frepo_lite.export import build_metadata, save_distilled
+from frepo_lite.export import build_metadata, load_distilled, save_distilled
 
 RESULTS = Path(__file__).parent / "results"
 TRIALS = RESULTS / "trials"
+RUNS = Path("runs")  # checkpoints and the networks of unfinished evaluations, under the working directory
 PAPER = {("mnist", 1): 93.0, ("mnist", 10): 98.6, ("mnist", 50): 99.2, ("fashion_mnist", 1): 75.6,
          ("fashion_mnist", 10): 86.2, ("fashion_mnist", 50): 89.6}
 RANDOM_PAPER = {("mnist", 1): 64.9, ("mnist", 10): 95.1, ("mnist", 50): 97.9, ("fashion_mnist", 1): 51.4,
@@ -69,8 +74,8 @@ def machine() -> str:
 
 
 def saved_rows():
-    """(path, row) of every row file written so far: the table's rows, then the trials'."""
-    for path in sorted(RESULTS.glob("table1_*.json")) + sorted(TRIALS.glob("*.json")):
+    """(path, row) of every row file written so far: the table's rows, then the trials' (not protocol_eval's)."""
+    for path in sorted(RESULTS.glob("table1_*_ipc*.json")) + sorted(TRIALS.glob("*_ipc*.json")):
         yield path, json.loads(path.read_text())
 
 
@@ -92,6 +97,18 @@ def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tu
     return None
 
 
+def exported_set_of_same_run(name: str, ipc: int, cfg: DistillConfig, exported: Path):
+    """(path, set) of a finished set distilled with exactly these settings: this row's own export (from an
+    earlier --distill-only) or a trial's (a run of the same settings and seed), else None."""
+    for path in [exported] + sorted(TRIALS.glob(f"*_{name}_ipc{ipc}.npz")):
+        if path.exists():
+            done = load_distilled(path)
+            meta = done.metadata
+            if meta["distillation"] == dataclasses.asdict(cfg) and meta["provenance"]["steps_done"] == cfg.steps:
+                return path, done
+    return None
+
+
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
             overrides: dict, trial: str | None, fresh: bool = False, checkpoint_every: int = 200,
             distill_only: bool = False) -> dict | None:
@@ -100,7 +117,8 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     if out.exists():
         print(f"{out} exists: skipping")
         return json.loads(out.read_text())
-    cfg = preset(preset_name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}), **overrides)
+    cfg = preset(preset_name, name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}),
+                 **overrides)
     eval_cfg = EvalConfig(width=cfg.width, num_models=eval_models)
     if not trial and not fresh and (found := trial_of_same_run(name, cfg, eval_cfg)):
         row, path = found
@@ -110,36 +128,55 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         out.write_text(json.dumps(row, indent=1))
         return row
     data = load_dataset(name)
-    settings = hashlib.sha1(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
-    result = distill(data, cfg, checkpoint=Path("runs") / f"table1_{name}_ipc{ipc}_{settings}.ckpt",
-                     checkpoint_every=checkpoint_every)
-    command = "python benchmarks/table1.py " + (f"--trial {trial} " if trial else f"--preset {preset_name} ") + \
-        " ".join(f"--set {k}={v}" for k, v in overrides.items())
-    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
-                          steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
-    save_distilled(exported, result.images, result.labels, data.preprocessing, meta, overwrite=True)
+    found = None if fresh else exported_set_of_same_run(name, ipc, cfg, exported)
+    if found:  # distilled before (--distill-only, here or as a trial): evaluate that set
+        path, done = found
+        print(f"{path} holds these very settings, distilled: evaluating it")
+        if path != exported:
+            shutil.copyfile(path, exported)
+        images, labels, seconds = done.images, done.labels, done.metadata["provenance"]["seconds"]
+        final_krr_batch_acc = None  # the distillation's history is not exported with the set
+        promoted_from = None if path == exported else str(path.relative_to(RESULTS))
+    else:
+        settings = hashlib.sha1(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()[:8]
+        result = distill(data, cfg, checkpoint=RUNS / f"table1_{name}_ipc{ipc}_{settings}.ckpt",
+                         checkpoint_every=checkpoint_every)
+        command = "python benchmarks/table1.py " + (f"--trial {trial} " if trial else f"--preset {preset_name} ") + \
+            " ".join(f"--set {k}={v}" for k, v in overrides.items())
+        meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
+                              steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command.strip())
+        save_distilled(exported, result.images, result.labels, data.preprocessing, meta, overwrite=True)
+        images, labels, seconds = result.images, result.labels, result.seconds
+        final_krr_batch_acc, promoted_from = result.history["krr_batch_acc"][-1], None
     if distill_only:
-        print(f"{name} ipc {ipc}: distilled in {result.seconds / 60:.1f} min, {exported}; not evaluated")
+        print(f"{name} ipc {ipc}: distilled in {seconds / 60:.1f} min, {exported}; not evaluated")
         return None
     t0 = time.perf_counter()
-    ours = evaluate_support(result.images, result.labels, data, eval_cfg)
+    ours = evaluate_support(images, labels, data, eval_cfg, resume_dir=RUNS)
     eval_seconds = time.perf_counter() - t0
     found = None if fresh else reusable_baseline(name, ipc, eval_cfg, seed)
-    base, base_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed), None)
+    base, base_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed, resume_dir=RUNS),
+                                           None)
     row = {"dataset": name, "ipc": ipc, "preset": preset_name, "overrides": overrides,
            "distill_config": dataclasses.asdict(cfg),
-           "eval_config": dataclasses.asdict(eval_cfg), "distill_seconds": result.seconds,
+           "eval_config": dataclasses.asdict(eval_cfg), "distill_seconds": seconds,
            "eval_seconds_per_model": eval_seconds / eval_models, "frepo": ours, "random_subset": base,
            "random_subset_from": base_from,
            "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
-           "final_krr_batch_acc": result.history["krr_batch_acc"][-1],
-           "machine": machine()}
+           "final_krr_batch_acc": final_krr_batch_acc, "machine": machine(),
+           **({"promoted_from": promoted_from} if promoted_from else {})}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(row, indent=1))
     print(f"{name} ipc {ipc}: FRePo {100 * ours['acc_mean']:.2f} +- {100 * ours['acc_std']:.2f}, "
           f"random {100 * base['acc_mean']:.2f} +- {100 * base['acc_std']:.2f}, "
-          f"distillation {result.seconds / 60:.1f} min")
+          f"distillation {seconds / 60:.1f} min")
     return row
+
+
+def acting_settings(config: dict, dataset: str) -> dict:
+    """A run's settings as they act: an online batch as large as the distilled set or larger takes all of it."""
+    n = config["images_per_class"] * REGISTRY[dataset].num_classes
+    return {**config, "online_batch": min(config["online_batch"], n)}
 
 
 def write_markdown(preset_name: str) -> Path:
@@ -158,6 +195,16 @@ def write_markdown(preset_name: str) -> Path:
                      f"{pct(r['random_subset'])} | {r['paper_frepo']} | {r['paper_random']} | "
                      f"{r['distill_seconds'] / 60:.1f} min | {c['steps']} | {c['width']} | "
                      f"{r['eval_config']['num_models']} |")
+    stale = []
+    for r in rows:
+        was = acting_settings(r["distill_config"], r["dataset"])
+        now = acting_settings(dataclasses.asdict(preset(preset_name, r["dataset"], **{
+            k: was[k] for k in ("images_per_class", "steps", "seed")})), r["dataset"])
+        if now != was:
+            changed = ", ".join(f"{k} {v!r} (now {now[k]!r})" for k, v in was.items() if now[k] != v)
+            stale.append(f"{r['dataset']} {r['ipc']}/cls: {changed}")
+    if stale:  # a row stays until it is rerun, and says how the preset has changed since
+        lines += ["", "Rows made before the preset changed, with their settings: " + "; ".join(stale) + "."]
     if rows:
         lines += ["", f"Machine: {rows[0]['machine']}.", "",
                   "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --preset "

@@ -98,13 +98,14 @@ def trial_of_same_run(name: str, cfg: DistillConfig, eval_cfg: EvalConfig) -> tu
 
 
 def exported_set_of_same_run(name: str, ipc: int, cfg: DistillConfig, exported: Path):
-    """(path, set) of a finished set distilled with exactly these settings: this row's own export (from an
-    earlier --distill-only) or a trial's (a run of the same settings and seed), else None."""
-    for path in [exported] + sorted(TRIALS.glob(f"*_{name}_ipc{ipc}.npz")):
+    """(path, set) of a finished set of dataset `name` distilled with exactly these settings: this row's own
+    export (from an earlier --distill-only) or a trial's (a run of the same settings and seed), else None."""
+    for path in [exported] + sorted(TRIALS.glob(f"*_{name}_ipc{ipc}.npz")):  # "*_mnist_*" matches fashion_mnist
         if path.exists():
             done = load_distilled(path)
             meta = done.metadata
-            if meta["distillation"] == dataclasses.asdict(cfg) and meta["provenance"]["steps_done"] == cfg.steps:
+            if (meta["dataset"], meta["distillation"], meta["provenance"]["steps_done"]) == (
+                    name, dataclasses.asdict(cfg), cfg.steps):
                 return path, done
     return None
 

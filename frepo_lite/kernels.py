@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 
 LAMBDA0 = 1e-6
-FALLBACK_JITTER = 1e-3  # if the first factorisation fails, retry with 1e-3 * tr(K)/n more on the diagonal
+JITTER_GROWTH = 10.0  # a failed factorisation is retried with the regulariser 10x larger, ...
+MAX_JITTER_TRIES = 12  # ... at most this many times (lambda0 1e-6 -> 1e6 x tr(K)/n)
 
 
 def conjugate_kernel(f1, f2):
@@ -31,30 +32,56 @@ def _cast(x, dtype):
     return x.astype(dtype)
 
 
-def krr_predict(k_ss, k_ts, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32):
-    """KRR prediction K_ts (K_ss + lambda I)^-1 y_s: (m, C) for k_ss (n,n), k_ts (m,n), y_s (n,C).
+def krr_solve(k_ss, k_ts, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32):
+    """KRR prediction K_ts (K_ss + lambda I)^-1 y_s and the number of regulariser escalations it needed.
 
-    If the Cholesky factorisation of K_ss + lambda I fails (not finite, e.g. from round-off in float32),
-    it is redone with lambda + 1e-3 * tr(K_ss)/n + 1e-6 on the diagonal instead of returning NaN. NaN or inf *inputs* still give NaN, which
-    callers turn into a clear error.
+    k_ss (n,n), k_ts (m,n), y_s (n,C) -> (prediction (m,C), escalations () int32). When the Cholesky
+    factorisation of K_ss + lambda I is not finite (round-off in float32, a rank-deficient kernel with
+    lambda0 = 0), lambda is multiplied by 10 and the factorisation retried, up to MAX_JITTER_TRIES times
+    (from lambda0 = 0 the first retry uses 1e-12 * tr(K_ss)/n + 1e-12); ``escalations`` says how many
+    times, 0 when the configured lambda worked. The gradient flows through the lambda used. NaN or inf
+    *inputs* still give NaN, which callers turn into a clear error.
     """
     out_dtype = k_ts.dtype
     k_ss, k_ts, y_s = (_cast(a, dtype) for a in (k_ss, k_ts, y_s))
     n = k_ss.shape[0]
     eye = jnp.eye(n, dtype=dtype)
     lam = regularizer(k_ss, lambda0)
-    first = jnp.linalg.cholesky(k_ss + lam * eye)
-    ok = jax.lax.stop_gradient(jnp.all(jnp.isfinite(first)))
-    fallback = lam + FALLBACK_JITTER * jnp.trace(k_ss) / n + 1e-6
-    chol = jnp.linalg.cholesky(k_ss + jnp.where(ok, lam, fallback) * eye)
+    k_fixed, lam_fixed = jax.lax.stop_gradient(k_ss), jax.lax.stop_gradient(lam)
+    floor = 1e-12 * jnp.trace(k_fixed) / n + 1e-12  # so that lambda0 = 0 can escalate too
+
+    def factorises(tries):
+        scale = JITTER_GROWTH ** tries.astype(dtype)
+        reg = jnp.where(tries == 0, lam_fixed, jnp.maximum(lam_fixed, floor) * scale)
+        return jnp.all(jnp.isfinite(jnp.linalg.cholesky(k_fixed + reg * eye)))
+
+    tries = jax.lax.while_loop(lambda t: (t < MAX_JITTER_TRIES) & ~factorises(t), lambda t: t + 1,
+                               jnp.zeros((), jnp.int32))
+    scale = JITTER_GROWTH ** tries.astype(dtype)
+    reg = jnp.where(tries == 0, lam, jnp.maximum(lam, floor) * scale)
+    chol = jnp.linalg.cholesky(k_ss + reg * eye)
     alpha = jax.scipy.linalg.cho_solve((chol, True), y_s)
-    return (k_ts @ alpha).astype(out_dtype)
+    return (k_ts @ alpha).astype(out_dtype), tries
+
+
+def krr_predict(k_ss, k_ts, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32):
+    """KRR prediction K_ts (K_ss + lambda I)^-1 y_s: (m, C) for k_ss (n,n), k_ts (m,n), y_s (n,C).
+
+    lambda = lambda0 * tr(K_ss)/n, escalated tenfold at a time only if the factorisation fails
+    (:func:`krr_solve`, which also returns how often).
+    """
+    return krr_solve(k_ss, k_ts, y_s, lambda0, dtype)[0]
+
+
+def krr_features_solve(f_s, f_t, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32):
+    """(prediction (m, C), escalations) from support features f_s (n,d), targets f_t (m,d), labels y_s (n,C)."""
+    f_s, f_t = _cast(f_s, dtype), _cast(f_t, dtype)
+    return krr_solve(conjugate_kernel(f_s, f_s), conjugate_kernel(f_t, f_s), y_s, lambda0, dtype)
 
 
 def krr_from_features(f_s, f_t, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32):
     """KRR prediction (m, C) from support features f_s (n,d), target features f_t (m,d), labels y_s (n,C)."""
-    f_s, f_t = _cast(f_s, dtype), _cast(f_t, dtype)
-    return krr_predict(conjugate_kernel(f_s, f_s), conjugate_kernel(f_t, f_s), y_s, lambda0, dtype)
+    return krr_features_solve(f_s, f_t, y_s, lambda0, dtype)[0]
 
 
 def mse_loss(pred, target):

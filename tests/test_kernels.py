@@ -26,8 +26,39 @@ def test_failed_factorisation_retries_instead_of_nan():
     f = jnp.ones((5, 3))
     k = f @ f.T
     assert not np.all(np.isfinite(np.asarray(jnp.linalg.cholesky(k))))  # the plain factorisation fails
-    pred = kernels.krr_predict(k, k, jnp.eye(5), lambda0=0.0)
-    assert np.all(np.isfinite(np.asarray(pred)))
+    pred, escalations = kernels.krr_solve(k, k, jnp.eye(5), lambda0=0.0)
+    assert np.all(np.isfinite(np.asarray(pred))) and int(escalations) >= 1
+
+
+def test_the_regulariser_escalates_tenfold_from_the_configured_one():
+    """On a rank-2 kernel with lambda0 = 1e-9, the solve uses lambda * 10^tries, the smallest that
+    factorises in float32. Measured with K_ts = I and y in K's null space, where (K + l I)^-1 y = y / l."""
+    rng = np.random.RandomState(0)
+    f = rng.randn(8, 2) @ rng.randn(2, 64)
+    k = jnp.asarray(f @ f.T, jnp.float32)
+    y = np.linalg.svd(f)[0][:, 2:4]  # two unit vectors orthogonal to K's range
+    lam0 = 1e-9
+    pred, tries = kernels.krr_solve(k, jnp.eye(8), jnp.asarray(y, jnp.float32), lambda0=lam0)
+    tries = int(tries)
+    assert 1 <= tries < kernels.MAX_JITTER_TRIES
+    lam = lam0 * float(jnp.trace(k)) / 8
+    used = np.linalg.norm(y) / np.linalg.norm(np.asarray(pred))
+    assert 0.5 < used / (lam * 10.0 ** tries) < 2  # the escalated lambda, not 1e-3 tr(K)/n at once
+    assert used < 1e-3 * float(jnp.trace(k)) / 8 / 10
+    # one step fewer does not factorise in float32
+    smaller = np.asarray(jnp.linalg.cholesky(k + lam * 10.0 ** (tries - 1) * jnp.eye(8)))
+    assert not np.all(np.isfinite(smaller))
+
+
+def test_a_kernel_that_factorises_uses_exactly_the_configured_lambda():
+    rng = np.random.RandomState(2)
+    f = rng.randn(6, 20)
+    k, y = f @ f.T, rng.randn(6, 2)
+    pred, tries = kernels.krr_solve(jnp.asarray(k, jnp.float32), jnp.asarray(k, jnp.float32),
+                                    jnp.asarray(y, jnp.float32), lambda0=1e-3)
+    assert int(tries) == 0
+    want = k @ np.linalg.solve(k + 1e-3 * np.trace(k) / 6 * np.eye(6), y)
+    np.testing.assert_allclose(np.asarray(pred), want, rtol=1e-3, atol=1e-3)
 
 
 def test_krr_gradient_is_finite_for_rank_deficient_kernel():

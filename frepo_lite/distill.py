@@ -7,7 +7,8 @@ One distillation step, compiled as a single XLA program (:func:`make_step`):
 3. meta-loss: KRR with the model's conjugate kernel, support = distilled set, targets = real batch
    (+ the label-margin term when labels are learned); one LAMB step on images (and labels);
 4. ["v2" order, the default: now train model i one Adam step on the updated distilled set];
-5. re-initialise model i once it has taken K steps (the pool's counters start staggered at (K/m)*i).
+5. re-initialise model i once it has taken more than K steps (ages run 0..K, as in the paper and the
+   authors' code; the pool's counters start staggered at (K/m)*i).
 
 The host loop (:func:`distill`) adds a progress bar, a history, periodic evaluation, checkpoints and
 resume: the randomness of step t is ``fold_in(seed_key, t)``, so a resumed run equals an uninterrupted one.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,9 +31,10 @@ import optax
 
 from . import kernels
 from .data import Dataset, class_balanced_indices, herding_indices
-from .models import apply_model, init_model, make_model, mse_train_step
+from .models import BN_MOMENTUM, apply_model, init_model, make_model, mse_train_step
+from .protocol import PROTOCOL_VERSION
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +46,7 @@ class DistillConfig:
     arch: str = "conv"
     width: int = 128
     norm: str = "batch"  # pool models train with BatchNorm (paper Table 12)
+    bn_momentum: float = BN_MOMENTUM  # their running statistics' momentum (flax's sense)
     real_batch: int = 1024
     lr: float = 3e-4  # LAMB, images and labels
     lr_final_ratio: float = 0.1
@@ -60,8 +64,40 @@ class DistillConfig:
     kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
     seed: int = 0
 
+    def __post_init__(self):
+        _check_fields(self, positive=("images_per_class", "width", "real_batch", "pool_size",
+                                      "max_online_steps", "online_batch"),
+                      non_negative=("steps", "seed", "init_noise_std", "lambda0"),
+                      positive_float=("lr", "online_lr"))
+        if not 0.0 <= self.lr_final_ratio <= 1.0:
+            raise ValueError(f"lr_final_ratio must be in [0, 1], got {self.lr_final_ratio}")
+        if not 0.0 <= self.bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
+        if self.label_scale is not None and not self.label_scale > 0:
+            raise ValueError(f"label_scale must be > 0 (or None for 1/sqrt(C/10)), got {self.label_scale}")
+        if self.order not in ("v1", "v2"):
+            raise ValueError(f"order must be 'v1' or 'v2', got {self.order!r}")
+        if self.kernel_dtype not in ("float32", "float64"):
+            raise ValueError(f"kernel_dtype must be 'float32' or 'float64', got {self.kernel_dtype!r}")
+
     def replace(self, **kw) -> "DistillConfig":
         return dataclasses.replace(self, **kw)
+
+
+def _check_fields(cfg, positive=(), non_negative=(), positive_float=()) -> None:
+    """Range checks for a config dataclass: a ValueError naming the field, its value and the range."""
+    for name in positive:
+        v = getattr(cfg, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"{type(cfg).__name__}.{name} must be an integer >= 1, got {v!r}")
+    for name in non_negative:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
+            raise ValueError(f"{type(cfg).__name__}.{name} must be a number >= 0, got {v!r}")
+    for name in positive_float:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
+            raise ValueError(f"{type(cfg).__name__}.{name} must be a number > 0, got {v!r}")
 
 
 PRESETS: dict[str, DistillConfig] = {
@@ -116,6 +152,7 @@ class DistillState:
     opt_state: Any  # LAMB state for {'images', 'labels'}
     pool: PoolState
     key: jax.Array  # base PRNG key; step t uses fold_in(key, t)
+    krr_fallbacks: jax.Array  # () int32 steps whose KRR needed a larger regulariser than configured
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,14 +163,29 @@ def _use_flip(cfg: DistillConfig, rgb: bool, num_classes: int) -> bool:
     return cfg.flip if cfg.flip is not None else (rgb and cfg.images_per_class * num_classes <= 100)
 
 
+def krr_settings(cfg: DistillConfig | dict, rgb: bool, num_classes: int) -> dict:
+    """The KRR settings a set was distilled with, as keyword arguments of ``evaluate_support``:
+    {'krr_lambda0': float, 'krr_flip': bool}. cfg: the DistillConfig, or its dict as stored in an
+    exported set's metadata."""
+    if isinstance(cfg, dict):
+        known = {f.name for f in dataclasses.fields(DistillConfig)}
+        cfg = DistillConfig(**{k: v for k, v in cfg.items() if k in known})
+    return {"krr_lambda0": float(cfg.lambda0), "krr_flip": bool(_use_flip(cfg, rgb, num_classes))}
+
+
 def _label_scale(cfg: DistillConfig, num_classes: int) -> float:
     return cfg.label_scale if cfg.label_scale is not None else 1.0 / np.sqrt(num_classes / 10.0)
 
 
+def meta_lr_schedule(cfg: DistillConfig) -> optax.Schedule:
+    """The LAMB learning rate at step t: cosine from cfg.lr (t = 0) to cfg.lr * lr_final_ratio (t = steps),
+    no warm-up."""
+    return optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final_ratio)
+
+
 def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
-    """LAMB (per-tensor trust ratio, no weight decay), cosine decay to lr*lr_final_ratio."""
-    schedule = optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final_ratio)
-    return optax.lamb(schedule, weight_decay=0.0)
+    """LAMB (per-tensor trust ratio, no weight decay) with :func:`meta_lr_schedule`."""
+    return optax.lamb(meta_lr_schedule(cfg), weight_decay=0.0)
 
 
 def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, flip: bool):
@@ -151,12 +203,12 @@ def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, fl
         ys_support = ys
     f_s, _, _ = apply_model(model, variables, xs)
     f_t, _, _ = apply_model(model, variables, x_target)
-    pred = kernels.krr_from_features(f_s, jax.lax.stop_gradient(f_t), ys_support, cfg.lambda0,
-                                     jnp.dtype(cfg.kernel_dtype))
+    pred, escalations = kernels.krr_features_solve(f_s, jax.lax.stop_gradient(f_t), ys_support, cfg.lambda0,
+                                                   jnp.dtype(cfg.kernel_dtype))
     krr_loss = kernels.mse_loss(pred, y_target)
     loss = krr_loss + (kernels.label_margin_loss(ys) if cfg.learn_labels else 0.0)
     acc = jnp.mean(jnp.argmax(pred, -1) == jnp.argmax(y_target, -1))
-    return loss, {"loss": loss, "krr_loss": krr_loss, "krr_batch_acc": acc}
+    return loss, {"loss": loss, "krr_loss": krr_loss, "krr_batch_acc": acc, "krr_escalations": escalations}
 
 
 def online_update(model, optimizer, variables, opt_state, images, labels, key, batch: int):
@@ -208,19 +260,17 @@ def init_state(dataset: Dataset, cfg: DistillConfig) -> DistillState:
     data = {"images": jnp.asarray(images), "labels": jnp.asarray(labels)}
     pool = init_pool(model, optimizer, pool_key, dataset.x_train.shape[1:], cfg)
     return DistillState(step=jnp.zeros((), jnp.int32), images=data["images"], labels=data["labels"],
-                        opt_state=make_meta_optimizer(cfg).init(data), pool=pool, key=key)
+                        opt_state=make_meta_optimizer(cfg).init(data), pool=pool, key=key,
+                        krr_fallbacks=jnp.zeros((), jnp.int32))
 
 
 def _model_and_online_optimizer(dataset: Dataset, cfg: DistillConfig):
-    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm)
+    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm,
+                       cfg.bn_momentum)
     return model, optax.adam(cfg.online_lr)
 
 
 def _validate(dataset: Dataset, cfg: DistillConfig) -> None:
-    if cfg.order not in ("v1", "v2"):
-        raise ValueError(f"order must be 'v1' or 'v2', got {cfg.order!r}")
-    if cfg.pool_size < 1 or cfg.max_online_steps < 1:
-        raise ValueError("pool_size and max_online_steps must be >= 1")
     if not np.all(np.isfinite(dataset.x_train)):
         raise ValueError("the training images contain NaN or inf values: check the data and its preprocessing")
     if cfg.real_batch > len(dataset.x_train):
@@ -259,9 +309,9 @@ def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
         if cfg.order == "v2":
             variables, opt_i = train_online(variables, opt_i, data["images"], data["labels"])
 
-        # re-initialise the model once it has taken K online steps
+        # re-initialise the model once it has taken more than K online steps (ages 0..K)
         steps_i = state.pool.steps[i] + 1
-        reset = steps_i >= cfg.max_online_steps
+        reset = steps_i > cfg.max_online_steps
         fresh = init_model(model, k_reset, input_shape)
         pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(reset, a, b), new, old)  # noqa: E731
         variables = pick(fresh, variables)
@@ -275,7 +325,8 @@ def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
             image_grad_norm=jnp.linalg.norm(grads["images"]), label_grad_norm=jnp.linalg.norm(grads["labels"]),
             model_index=i)
         new_state = DistillState(step=state.step + 1, images=data["images"], labels=data["labels"],
-                                 opt_state=opt_state, pool=pool, key=state.key)
+                                 opt_state=opt_state, pool=pool, key=state.key,
+                                 krr_fallbacks=state.krr_fallbacks + (metrics["krr_escalations"] > 0))
         return new_state, metrics
 
     return jax.jit(step, donate_argnums=0)
@@ -300,7 +351,8 @@ class DistillResult:
 
 def _empty_history() -> dict:
     return {"step": [], "loss": [], "krr_loss": [], "krr_batch_acc": [], "image_norm": [], "label_norm": [],
-            "image_grad_norm": [], "label_grad_norm": [], "eval": [], "snapshots": [], "seconds": 0.0}
+            "image_grad_norm": [], "label_grad_norm": [], "eval": [], "snapshots": [], "seconds": 0.0,
+            "krr_fallbacks": 0}
 
 
 def save_checkpoint(path: str | os.PathLike, state: DistillState, cfg: DistillConfig, dataset_name: str,
@@ -309,6 +361,7 @@ def save_checkpoint(path: str | os.PathLike, state: DistillState, cfg: DistillCo
     path = Path(path)
     payload = {
         "version": CHECKPOINT_VERSION,
+        "protocol_version": PROTOCOL_VERSION,
         "config": json.dumps(dataclasses.asdict(cfg)),
         "dataset": dataset_name,
         "history": json.dumps(_history_to_json(history)),
@@ -329,8 +382,11 @@ def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: Distil
     except Exception as e:
         raise ValueError(f"{path} is not a frepo_lite checkpoint ({e}); move it away or choose another "
                          "checkpoint path") from e
-    if version != CHECKPOINT_VERSION:
-        raise ValueError(f"{path} has checkpoint version {version}, this frepo_lite reads {CHECKPOINT_VERSION}")
+    if version != CHECKPOINT_VERSION or payload.get("protocol_version") != PROTOCOL_VERSION:
+        raise ValueError(f"{path} was written by another version of frepo_lite (checkpoint version {version}, "
+                         f"protocol version {payload.get('protocol_version', 1)}; this one writes "
+                         f"{CHECKPOINT_VERSION} and {PROTOCOL_VERSION}): its run would not continue the same "
+                         "algorithm. Start a new run with another checkpoint path; the file is left untouched.")
     saved = json.loads(payload["config"])
     if saved != dataclasses.asdict(cfg) or payload["dataset"] != dataset_name:
         diff = {k: (saved.get(k), v) for k, v in dataclasses.asdict(cfg).items() if saved.get(k) != v}
@@ -387,15 +443,28 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"FRePo {dataset.info.name}",
                unit="step")
 
-    def record(t: int, metrics: dict) -> None:
-        """Copy step t's metrics to the host (the only sync), check them and append them to the history."""
-        m = jax.device_get(metrics)
+    def check_finite(t: int, m: dict) -> None:
         # the norms too: ReLU on XLA:CPU maps NaN to 0, so NaN images can still give a finite loss
         if not all(np.isfinite(m[k]) for k in ("loss", "image_norm", "label_norm")):
             raise FloatingPointError(
                 f"FRePo diverged at step {t} (loss {m['loss']}, image norm {m['image_norm']}, label norm "
                 f"{m['label_norm']}): lower the learning rate (lr={cfg.lr}), or use "
                 f"kernel_dtype='float64'. The last checkpoint ({checkpoint}) is kept.")
+
+    def count_fallbacks(t: int) -> None:
+        """Copy the count of KRR fallbacks into the history; warn the first time it is not 0."""
+        before, history["krr_fallbacks"] = history["krr_fallbacks"], int(state.krr_fallbacks)
+        if history["krr_fallbacks"] and not before:
+            warnings.warn(f"the KRR's Cholesky factorisation failed with lambda0={cfg.lambda0} by step {t}; "
+                          "those steps used a tenfold larger regulariser (or more), which changes the "
+                          "objective. history['krr_fallbacks'] counts them; a larger lambda0 or "
+                          "kernel_dtype='float64' avoids them.", RuntimeWarning, stacklevel=3)
+
+    def record(t: int, metrics: dict) -> None:
+        """Copy step t's metrics to the host (the only sync), check them and append them to the history."""
+        m = jax.device_get(metrics)
+        check_finite(t, m)
+        count_fallbacks(t)
         history["step"].append(t)
         for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
                   "label_grad_norm"):
@@ -415,8 +484,11 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
             history["eval"].append({"step": done, **{k: float(v) for k, v in result.items()}})
             bar.write(f"step {done}: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
         if checkpoint is not None and (done % checkpoint_every == 0 or done == end):
+            check_finite(done, jax.device_get(metrics))  # never overwrite a good checkpoint with NaN
+            count_fallbacks(done)
             history["seconds"] = seconds_before + time.perf_counter() - t0
             save_checkpoint(checkpoint, state, cfg, dataset.info.name, history)
+    count_fallbacks(end)
     bar.close()
     history["seconds"] = seconds_before + time.perf_counter() - t0
     return DistillResult(images=np.asarray(state.images), labels=np.asarray(state.labels), config=cfg,

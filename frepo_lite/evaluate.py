@@ -4,7 +4,7 @@ The protocol of the paper's Table 1 (DESIGN.md): a Conv-NN (Conv without normali
 Adam (lr 3e-4, linear warm-up over 500 steps, then cosine to 0.01x), batch min(N, 500) shuffled, MSE
 against the stored labels, one random augmentation op per image; test accuracy of the last step,
 mean +- std over fresh models. "KRR accuracy" uses the trained network's features with the support
-set as KRR support.
+set as KRR support, with the lambda0 (and the horizontal flips) the set was distilled with.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from . import kernels
 from .augment import augment
 from .data import Dataset, class_balanced_indices
 from .models import apply_model, init_model, make_model, mse_train_step
+from .protocol import PROTOCOL_VERSION
+
+SPLITS = ("test", "val")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +43,13 @@ class EvalConfig:
     augment: bool = True
     num_models: int = 5
     seed: int = 0
-    lambda0: float = kernels.LAMBDA0
+
+    def __post_init__(self):
+        from .distill import _check_fields
+        _check_fields(self, positive=("width", "batch", "num_models", "steps"),
+                      non_negative=("warmup_steps", "seed"), positive_float=("lr",))
+        if not 0.0 <= self.final_lr_ratio <= 1.0:
+            raise ValueError(f"EvalConfig.final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
 
     def replace(self, **kw) -> "EvalConfig":
         return dataclasses.replace(self, **kw)
@@ -71,15 +80,25 @@ def _check_support(images, labels, dataset: Dataset) -> None:
                          "(was the distillation diverging? try a lower learning rate)")
 
 
+def eval_lr_schedule(cfg: EvalConfig, steps: int) -> optax.Schedule:
+    """The evaluation's learning rate at step t: linear from 0 to cfg.lr over min(warmup_steps, steps/2)
+    steps, then cosine to cfg.lr * final_lr_ratio at t = steps."""
+    return optax.warmup_cosine_decay_schedule(0.0, cfg.lr, min(cfg.warmup_steps, steps // 2), steps,
+                                              end_value=cfg.lr * cfg.final_lr_ratio)
+
+
+def make_eval_optimizer(cfg: EvalConfig, steps: int) -> optax.GradientTransformation:
+    """Adam with :func:`eval_lr_schedule`: what trains an evaluation network."""
+    return optax.adam(eval_lr_schedule(cfg, steps))
+
+
 def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     """train(key, images, labels) -> variables: `steps` Adam steps from a fresh initialisation.
 
     Each step is one compiled call in a Python loop: on XLA:CPU that runs ~6x faster than the same
     loop as a lax.scan (measured: 25 vs 148 ms per step for width 32 on 10 images).
     """
-    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, min(cfg.warmup_steps, steps // 2),
-                                                  steps, end_value=cfg.lr * cfg.final_lr_ratio)
-    tx = optax.adam(schedule)
+    tx = make_eval_optimizer(cfg, steps)
     batch = min(n, cfg.batch)
 
     @jax.jit
@@ -138,34 +157,48 @@ def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig
     return model, train(jax.random.PRNGKey(seed), images, labels)
 
 
-def _evaluation_key(images, labels, dataset: Dataset, cfg: EvalConfig, split: str) -> str:
-    """sha256 of what decides each network's result: the support set, the dataset, the split and every
-    evaluation setting but the number of networks (network i is the same in an evaluation of 2 or of 5)."""
+def _evaluation_key(images, labels, dataset: Dataset, cfg: EvalConfig, split: str, krr: dict) -> str:
+    """sha256 of what decides each network's result: the support set, the dataset, the split, the KRR
+    settings, the protocol version and every evaluation setting but the number of networks (network i is
+    the same in an evaluation of 2 or of 5)."""
     h = hashlib.sha256(np.asarray(images, np.float32).tobytes() + np.asarray(labels, np.float32).tobytes())
-    settings = {**dataclasses.asdict(cfg), "num_models": None, "dataset": dataset.info.name, "split": split}
+    settings = {**dataclasses.asdict(cfg), "num_models": None, "dataset": dataset.info.name, "split": split,
+                **krr, "protocol_version": PROTOCOL_VERSION}
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
 
 def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), split: str = "test",
-                     progress: bool = True, resume_dir: str | os.PathLike | None = None) -> dict:
+                     progress: bool = True, resume_dir: str | os.PathLike | None = None,
+                     krr_lambda0: float = kernels.LAMBDA0, krr_flip: bool = False) -> dict:
     """Train cfg.num_models fresh networks on the support set and test them.
 
-    images (n,H,W,C) in model space, labels (n,C). split: "test" or "val".
+    images (n,H,W,C) in model space, labels (n,C). split: "test" (to report) or "val" (the validation
+    split held out of train: for every choice, such as a preset value or a screening).
+    krr_lambda0, krr_flip: the KRR settings of the set's distillation for its KRR accuracy (support =
+    the set, plus its horizontal flips when krr_flip); ``distill.krr_settings(cfg, rgb, C)`` gives them.
     resume_dir: a folder where each finished network's accuracies are kept, in a JSON file named by the
     evaluation (support set, dataset, split, settings). Called again with the same folder, an interrupted
     evaluation trains only the networks still missing (network i always has the seed cfg.seed*1000 + i),
     and one asked for more networks than before adds them.
-    Returns {'acc_mean', 'acc_std', 'krr_acc_mean', 'krr_acc_std', 'accs', 'krr_accs', 'steps'} with
-    accuracies in [0, 1].
+    Returns {'acc_mean', 'acc_std', 'krr_acc_mean', 'krr_acc_std', 'accs', 'krr_accs', 'steps', 'split',
+    'network'} with accuracies in [0, 1]; 'network' names what was trained (e.g. "conv-none width 128").
     """
     _check_support(images, labels, dataset)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not krr_lambda0 >= 0:
+        raise ValueError(f"krr_lambda0 must be >= 0, got {krr_lambda0}")
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
     x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
     model, train, steps = _trainer_for(images, dataset, cfg)
+    krr = {"krr_lambda0": float(krr_lambda0), "krr_flip": bool(krr_flip)}
+    support_x = jnp.concatenate([images, images[:, :, ::-1]]) if krr_flip else images
+    support_y = jnp.concatenate([labels, labels]) if krr_flip else labels
     accs, krr_accs, resume = [], [], None
     if resume_dir is not None:
-        resume = Path(resume_dir) / f"eval_{_evaluation_key(images, labels, dataset, cfg, split)[:32]}.json"
+        key = _evaluation_key(images, labels, dataset, cfg, split, krr)
+        resume = Path(resume_dir) / f"eval_{key[:32]}.json"
         if resume.exists():
             saved = json.loads(resume.read_text())
             accs, krr_accs = saved["accs"][:cfg.num_models], saved["krr_accs"][:cfg.num_models]
@@ -174,9 +207,9 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
         variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
         f_eval, logits = features_and_logits(model, variables, x_eval)
         accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
-        f_s, _ = features_and_logits(model, variables, images)
-        krr = kernels.krr_from_features(f_s, f_eval, labels, cfg.lambda0)
-        krr_accs.append(float(jnp.mean(jnp.argmax(krr, -1) == y_eval)))
+        f_s, _ = features_and_logits(model, variables, support_x)
+        pred = kernels.krr_from_features(f_s, f_eval, support_y, krr_lambda0)
+        krr_accs.append(float(jnp.mean(jnp.argmax(pred, -1) == y_eval)))
         if resume is not None:
             resume.parent.mkdir(parents=True, exist_ok=True)
             tmp = resume.with_name(resume.name + ".tmp")
@@ -184,7 +217,15 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
             os.replace(tmp, resume)  # whole or not at all, also when interrupted while writing
     return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
             "krr_acc_mean": float(np.mean(krr_accs)), "krr_acc_std": float(np.std(krr_accs)),
-            "accs": accs, "krr_accs": krr_accs, "steps": steps}
+            "accs": accs, "krr_accs": krr_accs, "steps": steps, "split": split, "network": network_name(cfg)}
+
+
+def network_name(cfg: EvalConfig) -> str:
+    """What an evaluation trains, for printing beside its accuracies: e.g. 'Conv-NN width 128'."""
+    arch = {"conv": "Conv", "dc_conv": "DC ConvNet", "alexnet": "AlexNet", "vgg11": "VGG11",
+            "resnet18": "ResNet-18"}.get(cfg.arch, cfg.arch)
+    norm = {"none": "NN", "batch": "BN", "instance": "IN", "group": "GN", "layer": "LN"}.get(cfg.norm, cfg.norm)
+    return f"{arch}-{norm} width {cfg.width}"
 
 
 def random_subset(dataset: Dataset, images_per_class: int, seed: int = 0, label_scale: float | None = None):

@@ -36,12 +36,16 @@ def depth_for_resolution(resolution: int) -> int:
     return depth
 
 
-def norm_layer(norm: str, train: bool) -> Callable[[Any], Any]:
-    """A normalisation layer by name; 'none' is the identity. BatchNorm uses batch stats when training."""
+BN_MOMENTUM = 0.9  # flax's default: running = momentum * running + (1 - momentum) * batch
+
+
+def norm_layer(norm: str, train: bool, bn_momentum: float = BN_MOMENTUM) -> Callable[[Any], Any]:
+    """A normalisation layer by name; 'none' is the identity. BatchNorm uses batch stats when training and
+    keeps running statistics with ``bn_momentum`` in flax's sense (0.1: close to the last batch's)."""
     if norm == "none":
         return lambda x: x
     if norm == "batch":
-        return nn.BatchNorm(use_running_average=not train, momentum=0.9)
+        return nn.BatchNorm(use_running_average=not train, momentum=bn_momentum)
     if norm == "instance":
         return nn.GroupNorm(num_groups=None, group_size=1)
     if norm == "group":
@@ -68,12 +72,13 @@ class Conv(nn.Module):
     width: int = 128
     depth: int = 3
     norm: str = "none"
+    bn_momentum: float = BN_MOMENTUM
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         for i in range(self.depth):
             if i > 0:
-                x = norm_layer(self.norm, train)(x)
+                x = norm_layer(self.norm, train, self.bn_momentum)(x)
             pad = 3 if (i == 0 and x.shape[1] == 28) else 1
             x = Conv2D(self.width * 2 ** i, (3, 3), padding=((pad, pad), (pad, pad)))(x)
             x = nn.avg_pool(nn.relu(x), (2, 2), (2, 2))
@@ -174,13 +179,18 @@ class ResNet18(nn.Module):
 
 
 def make_model(arch: str, num_classes: int, resolution: int = 32, width: int = 128,
-               norm: str | None = None) -> nn.Module:
-    """Build a model by name. norm=None picks the architecture's default ('none' for conv)."""
+               norm: str | None = None, bn_momentum: float = BN_MOMENTUM) -> nn.Module:
+    """Build a model by name. norm=None picks the architecture's default ('none' for conv).
+
+    bn_momentum: the running-statistics momentum of BatchNorm, for the Conv of the distillation pool.
+    """
     if norm is not None and norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}; choose one of {NORMS}")
+    if not 0.0 <= bn_momentum < 1.0:
+        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum}")
     kw = {} if norm is None else {"norm": norm}
     if arch == "conv":
-        return Conv(num_classes, width, depth_for_resolution(resolution), **kw)
+        return Conv(num_classes, width, depth_for_resolution(resolution), bn_momentum=bn_momentum, **kw)
     if arch == "dc_conv":
         return DCConv(num_classes, width, depth_for_resolution(resolution), **kw)
     if arch == "alexnet":

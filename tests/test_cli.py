@@ -19,7 +19,7 @@ def test_distill_show_and_evaluate(data_dir, tmp_path, capsys):
     out = tmp_path / "set.npz"
     main(["--data-dir", data_dir, "distill", "--dataset", "mnist", "--out", str(out), *FAST_DISTILL])
     text = capsys.readouterr().out
-    assert "distilled 10 images" in text and "test accuracy" in text
+    assert "distilled 10 images" in text and "[test split, 1 x Conv-NN width 4, 5 steps]" in text
     s = load_distilled(out)
     assert s.images.shape == (10, 28, 28, 1) and s.metadata["distillation"]["width"] == 4
     assert (tmp_path / "set.npz.ckpt").exists()
@@ -29,7 +29,8 @@ def test_distill_show_and_evaluate(data_dir, tmp_path, capsys):
 
     main(["--data-dir", data_dir, "evaluate", str(out), "--eval-models", "1", "--eval-steps", "5",
           "--json", str(tmp_path / "r.json")])
-    assert "test accuracy" in capsys.readouterr().out and (tmp_path / "r.json").exists()
+    assert "[test split, 1 x Conv-NN width 4, 5 steps]" in capsys.readouterr().out  # the set's width
+    assert (tmp_path / "r.json").exists()
 
 
 def test_distill_refuses_to_overwrite(data_dir, tmp_path):
@@ -69,3 +70,41 @@ def test_quickstart(tmp_path, capsys):
     assert "10 distilled images" in text and "10 random real images" in text
     assert len(list((tmp_path / "qs").glob("*.png"))) == 1
     assert np.isfinite(load_distilled(next((tmp_path / "qs").glob("*.npz"))).images).all()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--steps", "-5"], "--steps: must be >= 1, got -5"),
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--ipc", "0"], "--ipc: must be >= 1"),
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--lr", "0"], "--lr: must be > 0"),
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--batch", "ten"], "--batch: expected an integer"),
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--eval-models", "-1"], "--eval-models: must be >= 0"),
+    (["evaluate", "x.npz", "--eval-models", "0"], "--eval-models: must be >= 1"),
+    (["evaluate", "x.npz", "--eval-width", "0"], "--eval-width: must be >= 1"),
+    (["quickstart", "--steps", "0"], "--steps: must be >= 1")])
+def test_numeric_arguments_are_range_checked(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_protocol_flag_is_the_papers_evaluation():
+    from frepo_lite.cli import _eval_config, build_parser
+    args = build_parser().parse_args(["evaluate", "x.npz", "--protocol", "--eval-width", "16"])
+    cfg = _eval_config(args, distill_width=32)
+    assert (cfg.arch, cfg.norm, cfg.width, cfg.num_models, cfg.steps) == ("conv", "none", 128, 5, None)
+    args = build_parser().parse_args(["evaluate", "x.npz"])
+    assert _eval_config(args, distill_width=32).width == 32
+
+
+def test_evaluate_takes_the_krr_settings_of_the_set(data_dir, tmp_path, monkeypatch):
+    from frepo_lite import evaluate as E
+    out = tmp_path / "set.npz"
+    main(["--data-dir", data_dir, "distill", "--dataset", "mnist", "--out", str(out), *FAST_DISTILL[:-5],
+          "--eval-models", "0", "--quiet"])
+    seen = {}
+    monkeypatch.setattr(E, "evaluate_support", lambda *a, **k: seen.update(k) or {
+        "acc_mean": 0.5, "acc_std": 0.0, "krr_acc_mean": 0.5, "krr_acc_std": 0.0, "accs": [0.5], "steps": 1,
+        "split": "test", "network": "Conv-NN width 4"})
+    main(["--data-dir", data_dir, "evaluate", str(out)])
+    assert seen["krr_lambda0"] == load_distilled(out).metadata["distillation"]["lambda0"]
+    assert seen["krr_flip"] is False

@@ -77,28 +77,42 @@ def test_fixed_labels_get_no_gradient(toy):
     assert float(m["label_grad_norm"]) == 0.0
 
 
-def test_pool_counters_start_staggered_and_reset_after_k(toy):
-    cfg = tiny_cfg(pool_size=2, max_online_steps=4, steps=20)
+def test_pool_counters_start_staggered_and_reset_after_more_than_k(toy):
+    cfg = tiny_cfg(pool_size=2, max_online_steps=4, steps=24)
     state = D.init_state(toy, cfg)
     assert np.asarray(state.pool.steps).tolist() == [0, 2]  # (K/m)*i
     step = D.make_step(toy, cfg)
     x, y = jnp.asarray(toy.x_train), jnp.asarray(toy.y_train)
-    counters = [0, 2]
-    for _ in range(20):
+    model, adam = D._model_and_online_optimizer(toy, cfg)
+    counters, adam_counts, resets = [0, 2], [0, 0], 0
+    for _ in range(24):
         before = jax.tree.map(np.asarray, state.pool.variables)
+        key = np.asarray(state.key)  # the state is donated to the step
+        t = int(state.step)
         state, m = step(state, x, y)
         i = int(m["model_index"])
         counters[i] += 1
+        adam_counts[i] += 1
         after = jax.tree.map(np.asarray, state.pool.variables)
-        if counters[i] >= 4:  # K online steps taken: re-initialised, counter back to 0
-            counters[i] = 0
-            fresh = init_model(make_model("conv", 3, 16, 4, "batch"), jax.random.PRNGKey(0), (16, 16, 1))
-            assert after["batch_stats"]["BatchNorm_0"]["var"][i].tolist() == \
-                np.asarray(fresh["batch_stats"]["BatchNorm_0"]["var"]).tolist()  # running stats reset to 1
+        after_opt = jax.tree.map(np.asarray, state.pool.opt_state)
+        k_reset = jax.random.split(jax.random.fold_in(key, t), 4)[3]
+        fresh = init_model(model, k_reset, (16, 16, 1))
+        fresh_opt = adam.init(fresh["params"])
+        is_fresh = all(np.array_equal(a[i], b) for a, b in zip(jax.tree.leaves(after),
+                                                               jax.tree.leaves(fresh)))
+        if counters[i] > 4:  # more than K online steps taken: re-initialised, counter back to 0
+            counters[i], adam_counts[i], resets = 0, 0, resets + 1
+            assert is_fresh  # parameters and running statistics of a new model ...
+            for a, b in zip(jax.tree.leaves(after_opt), jax.tree.leaves(fresh_opt)):
+                np.testing.assert_array_equal(a[i], b)  # ... and a new Adam state (count 0, moments 0)
+        else:
+            assert not is_fresh
+            assert int(jax.tree.leaves(after_opt)[0][i]) == adam_counts[i]  # Adam steps since its (re)start
         assert np.asarray(state.pool.steps).tolist() == counters
         other = 1 - i  # the model not picked is untouched
         np.testing.assert_array_equal(before["params"]["Conv_0"]["kernel"][other],
                                       after["params"]["Conv_0"]["kernel"][other])
+    assert resets >= 3
 
 
 @pytest.mark.parametrize("order", ["v1", "v2"])
@@ -169,10 +183,10 @@ def test_nan_in_the_real_data_is_a_clear_error(toy):
 
 
 def test_divergence_is_a_clear_error(toy):
-    # NaN distilled images: ReLU maps NaN to 0 on XLA:CPU, so the loss alone could stay finite
+    # the images overflow in the first step while its loss (taken before the update) is still finite:
+    # the check looks at the norms too
     with pytest.raises(FloatingPointError, match="diverged at step 1.*lower the learning rate"):
-        D.distill(toy, tiny_cfg(steps=2, init="real_noise", init_noise_std=float("nan")), log_every=1,
-                  progress=False)
+        D.distill(toy, tiny_cfg(steps=2, lr=1e30), log_every=1, progress=False)
 
 
 def test_history_and_snapshots(toy):
@@ -216,3 +230,60 @@ def test_cpu_preset_tuned_by_dataset():
         assert (cfg.lambda0, cfg.label_scale) == (D.DistillConfig().lambda0, None)
     # an explicit override wins over the tuned value
     assert D.preset("cpu", "fashion_mnist", images_per_class=10, lambda0=1e-3).lambda0 == 1e-3
+
+
+def test_krr_fallbacks_are_counted_and_warned_about_once(toy, monkeypatch):
+    real = kernels.krr_features_solve
+    calls = {"n": 0}
+
+    def every_other_step_escalates(*a, **k):
+        pred, _ = real(*a, **k)
+        calls["n"] += 1
+        return pred, jnp.asarray(2, jnp.int32)
+
+    with pytest.warns(RuntimeWarning, match="Cholesky factorisation failed") as caught:
+        monkeypatch.setattr(kernels, "krr_features_solve", every_other_step_escalates)
+        result = D.distill(toy, tiny_cfg(steps=5), log_every=1, progress=False)
+    assert result.history["krr_fallbacks"] == 5  # every step of 5, counted once each
+    assert len([w for w in caught if "Cholesky" in str(w.message)]) == 1
+    monkeypatch.undo()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning when the configured lambda works
+        assert D.distill(toy, tiny_cfg(steps=3), progress=False).history["krr_fallbacks"] == 0
+
+
+def test_a_diverged_state_is_never_written_over_a_good_checkpoint(toy, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    cfg = tiny_cfg(steps=4, lr=1e15)  # LAMB steps by lr * ||images||: finite after step 1, inf after 2
+    D.distill(toy, cfg, checkpoint=ckpt, stop_after=1, progress=False)  # step 1: huge but finite images
+    good = ckpt.read_bytes()
+    with pytest.raises(FloatingPointError, match="diverged"):
+        # logging only at the end: the check before each checkpoint write catches it
+        D.distill(toy, cfg, checkpoint=ckpt, checkpoint_every=2, log_every=1000, progress=False)
+    assert ckpt.read_bytes() == good
+
+
+def test_a_checkpoint_of_another_protocol_version_is_refused(toy, tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.ckpt"
+    monkeypatch.setattr(D, "PROTOCOL_VERSION", D.PROTOCOL_VERSION - 1)
+    D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, stop_after=1, progress=False)
+    monkeypatch.undo()
+    content = ckpt.read_bytes()
+    with pytest.raises(ValueError, match="protocol version 1"):
+        D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, progress=False)
+    assert ckpt.read_bytes() == content
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("steps", -5, "steps must be a number >= 0"), ("images_per_class", 0, "images_per_class must be an integer >= 1"),
+    ("width", 2.5, "width must be an integer"), ("real_batch", 0, "real_batch must be"),
+    ("lr", 0.0, "lr must be a number > 0"), ("online_lr", -1e-3, "online_lr must be"),
+    ("lr_final_ratio", 1.5, "lr_final_ratio must be in"), ("bn_momentum", 1.0, "bn_momentum must be in"),
+    ("lambda0", -1e-6, "lambda0 must be"), ("label_scale", 0.0, "label_scale must be > 0"),
+    ("pool_size", 0, "pool_size must be"), ("max_online_steps", 0, "max_online_steps must be"),
+    ("online_batch", -1, "online_batch must be"), ("order", "v3", "order must be"),
+    ("kernel_dtype", "float16", "kernel_dtype must be"), ("init_noise_std", float("nan"), "init_noise_std must be")])
+def test_distill_config_range_checks(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        D.DistillConfig(**{field: value})

@@ -68,3 +68,41 @@ def test_an_interrupted_evaluation_resumes_with_the_networks_it_had(toy, tmp_pat
     assert len(list(tmp_path.glob("eval_*.json"))) == 2
     evaluate_support(x, y, toy, FAST.replace(lr=1e-3), progress=False, resume_dir=tmp_path)
     assert len(list(tmp_path.glob("eval_*.json"))) == 3
+
+
+@pytest.mark.parametrize("field,value", [("width", 0), ("batch", -1), ("num_models", 0), ("steps", 0),
+                                         ("lr", 0.0), ("warmup_steps", -1), ("final_lr_ratio", 2.0)])
+def test_eval_config_range_checks(field, value):
+    with pytest.raises(ValueError, match=field):
+        EvalConfig(**{field: value})
+
+
+def test_the_split_is_checked_and_reported(toy):
+    x, y = random_subset(toy, 2)
+    with pytest.raises(ValueError, match="split must be one of"):
+        evaluate_support(x, y, toy, FAST, split="train", progress=False)
+    r = evaluate_support(x, y, toy, FAST.replace(num_models=1), split="val", progress=False)
+    assert r["split"] == "val" and r["network"] == "Conv-NN width 8"
+
+
+def test_the_validation_split_is_what_val_measures(toy, monkeypatch):
+    """split='val' tests on x_val / y_val, split='test' on x_test / y_test."""
+    from frepo_lite import evaluate as E
+    seen = []
+    real = E.features_and_logits
+    monkeypatch.setattr(E, "features_and_logits", lambda m, v, x, **k: seen.append(x.shape[0]) or real(m, v, x, **k))
+    x, y = random_subset(toy, 2)
+    evaluate_support(x, y, toy, FAST.replace(num_models=1), split="val", progress=False)
+    evaluate_support(x, y, toy, FAST.replace(num_models=1), split="test", progress=False)
+    assert seen == [len(toy.x_val), len(x), len(toy.x_test), len(x)] and len(toy.x_val) != len(toy.x_test)
+
+
+def test_resume_files_carry_the_protocol_version(toy, tmp_path, monkeypatch):
+    from frepo_lite import evaluate as E
+    x, y = random_subset(toy, 2)
+    evaluate_support(x, y, toy, FAST.replace(num_models=1), progress=False, resume_dir=tmp_path)
+    monkeypatch.setattr(E, "PROTOCOL_VERSION", E.PROTOCOL_VERSION + 1)
+    evaluate_support(x, y, toy, FAST.replace(num_models=1), progress=False, resume_dir=tmp_path)
+    assert len(list(tmp_path.glob("eval_*.json"))) == 2  # the old results are not taken for the new protocol
+    evaluate_support(x, y, toy, FAST.replace(num_models=1), progress=False, resume_dir=tmp_path, krr_lambda0=0.1)
+    assert len(list(tmp_path.glob("eval_*.json"))) == 3  # nor for other KRR settings

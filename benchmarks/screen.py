@@ -29,11 +29,12 @@ import jax
 import numpy as np
 
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import CPU_STEPS, distill, init_state, make_step, preset
+from frepo_lite.distill import CPU_STEPS, distill, init_state, krr_settings, make_step, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_support
 from table1 import PAPER, RESULTS, machine
 
 SCREEN = RESULTS / "screen"
+SPLIT = "val"  # screening chooses: it reads the validation split held out of train, never the test split
 
 
 def trial_config(overrides: dict, ipc: int, steps: int | None = None):
@@ -113,15 +114,16 @@ def cmd_run(args, trials: dict) -> None:
         t0 = time.perf_counter()
         result = distill(data, cfg, progress=False)
         seconds = time.perf_counter() - t0
-        frepo = evaluate_support(result.images, result.labels, data, eval_cfg, progress=False)
+        frepo = evaluate_support(result.images, result.labels, data, eval_cfg, split=SPLIT, progress=False,
+                                 **krr_settings(cfg, data.info.is_rgb, data.num_classes))
         krr_losses = result.history["krr_loss"][-20:]
-        rows.append({"trial": name, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
+        rows.append({"trial": name, "split": SPLIT, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
                      "settings": settings, "steps": cfg.steps, "cpu_ms_per_step": steps_of[name]["ms_per_step"],
                      "distill_seconds_here": round(seconds, 1), "eval_config": dataclasses.asdict(eval_cfg),
                      "frepo": frepo, "final_krr_loss": float(np.mean(krr_losses)) if krr_losses else None,
                      "machine": machine()})
-        print(f"{name}: {100 * frepo['acc_mean']:.2f} +- {100 * frepo['acc_std']:.2f} ({cfg.steps} steps)",
-              flush=True)
+        print(f"{name}: {100 * frepo['acc_mean']:.2f} +- {100 * frepo['acc_std']:.2f} % on the {SPLIT} split "
+              f"({cfg.steps} steps)", flush=True)
         SCREEN.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(rows, indent=1))
     write_markdown(rows)
@@ -131,8 +133,9 @@ def write_markdown(rows: list[dict]) -> None:
     lines = ["# Screening changes of the `cpu` preset (distilled and evaluated on a GPU)", "",
              "Each trial: the `cpu` preset with the listed change, distilled for the steps that the 2-core CPU "
              "affords in its budget (its ms per step measured there by `screen.py time`), on a GPU, then "
-             "evaluated by the protocol (Conv-NN width 128, 5 fresh networks). Test accuracy (%), mean +- std "
-             "over the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
+             "evaluated by the protocol (Conv-NN width 128, 5 fresh networks). Accuracy (%) on the validation "
+             "split held out of train (screening chooses, so it never reads the test split), mean +- std over "
+             "the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
              "A trial that names its steps asks what more steps would give: its CPU minutes "
              "(ms per step x steps) show whether the CPU could afford them.", "",
              "| dataset | img/cls | trial | change | CPU ms/step | steps | CPU min | FRePo (screen) | paper |",

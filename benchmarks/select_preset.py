@@ -1,0 +1,230 @@
+"""Choose values of the `cpu` preset on the validation split, then report the chosen rows once on test.
+
+Every choice is made on the validation split (5000 images held out of the training set by
+`load_dataset`); the test split is read only by `report`, once per final row:
+
+    # 1. BatchNorm momentum of the pool models: 0.9 against 0.1, MNIST and Fashion-MNIST, 1 and 10 img/cls
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py bn_momentum
+    # 2. Fashion-MNIST 10 img/cls: the paper's KRR settings against lambda0 1e-2 + initial label scale 0.5
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py cpu_tuned
+    # 3. the other values earlier trials chose on test: LAMB's learning rate, the online batch
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py others
+    # 4. the preset's rows as chosen, on test (each set is the selection run of the same settings)
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report
+
+A trial distills the `cpu` preset (its steps for the images per class, no dataset-specific settings) with
+the trial's changes on this CPU, then trains fresh Conv-NN networks of the distillation's width 32 on it
+and measures them on the validation split (the protocol's width 128 costs six times as much here). Each
+distillation resumes from its checkpoint and each evaluation from its finished networks (runs/select/), so
+an interrupted command continues where it stopped. Results: results/selection/selection.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from frepo_lite.data import load_dataset
+from frepo_lite.distill import PRESETS, distill, krr_settings, preset
+from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+from frepo_lite.export import build_metadata, save_distilled
+from frepo_lite.protocol import PROTOCOL_VERSION
+
+RESULTS = Path(__file__).parent / "results" / "selection"
+RUNS = Path("runs") / "select"
+SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
+ROWS = (("mnist", 1), ("mnist", 10), ("fashion_mnist", 1), ("fashion_mnist", 10))
+TUNED = {"lambda0": 1e-2, "label_scale": 0.5}
+
+
+def machine() -> str:
+    from table1 import machine as table1_machine
+    return table1_machine()
+
+
+def trial_config(ipc: int, changes: dict):
+    """The `cpu` preset at ipc images per class with the changes, without any dataset-specific settings."""
+    return preset("cpu", None, images_per_class=ipc, **changes)
+
+
+def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict, split: str = "val",
+              eval_cfg: EvalConfig = SELECTION_EVAL) -> dict:
+    """Distill the trial's configuration (resumable) and evaluate the set on `split`; the row as a dict."""
+    if dataset not in data_cache:
+        data_cache[dataset] = load_dataset(dataset)
+    data = data_cache[dataset]
+    cfg = trial_config(ipc, changes)
+    settings = dataclasses.asdict(cfg)
+    digest = hashlib.sha256(json.dumps({**settings, "dataset": dataset, "protocol": PROTOCOL_VERSION},
+                                       sort_keys=True).encode()).hexdigest()[:16]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    set_path = RUNS / f"{dataset}_ipc{ipc}_{digest}.npz"
+    t0 = time.perf_counter()
+    result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{digest}.ckpt", progress=False)
+    if not set_path.exists():
+        meta = build_metadata(data.info, settings, dataclasses.asdict(eval_cfg), steps_done=result.steps_done,
+                              seconds=round(result.seconds, 1), command=f"select_preset.py trial {name}")
+        save_distilled(set_path, result.images, result.labels, data.preprocessing, meta)
+    krr = krr_settings(cfg, data.info.is_rgb, data.num_classes)
+    r = evaluate_support(result.images, result.labels, data, eval_cfg, split=split, progress=False,
+                         resume_dir=RUNS, **krr)
+    return {"trial": name, "dataset": dataset, "ipc": ipc, "changes": changes, "split": split,
+            "network": r["network"], "acc_mean": r["acc_mean"], "acc_std": r["acc_std"], "accs": r["accs"],
+            "krr_acc_mean": r["krr_acc_mean"], "distill_seconds": round(result.history["seconds"], 1),
+            "krr_fallbacks": result.history["krr_fallbacks"], "steps": cfg.steps, "set": str(set_path),
+            "settings": settings, "protocol_version": PROTOCOL_VERSION, "machine": machine(),
+            "wall_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def load_rows() -> list[dict]:
+    path = RESULTS / "selection.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def save_row(row: dict) -> None:
+    rows = [r for r in load_rows() if not (r["trial"] == row["trial"] and r["dataset"] == row["dataset"]
+                                           and r["ipc"] == row["ipc"] and r["split"] == row["split"])]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "selection.json").write_text(json.dumps(rows + [row], indent=1))
+    write_markdown(rows + [row])
+    print(f"{row['trial']} {row['dataset']} {row['ipc']}/cls on {row['split']}: "
+          f"{100 * row['acc_mean']:.2f} +- {100 * row['acc_std']:.2f} % ({row['network']})", flush=True)
+
+
+def choose(rows: list[dict], trials: list[str]) -> str:
+    """The trial with the best validation accuracy averaged over the rows where every trial was run."""
+    val = [r for r in rows if r["split"] == "val" and r["trial"] in trials]
+    cells = {(r["dataset"], r["ipc"]) for r in val}
+    cells = [c for c in cells if all(any(r["trial"] == t and (r["dataset"], r["ipc"]) == c for r in val)
+                                     for t in trials)]
+    if not cells:
+        raise SystemExit(f"no row has all of {trials} on the validation split yet")
+    mean = {t: np.mean([r["acc_mean"] for r in val if r["trial"] == t and (r["dataset"], r["ipc"]) in cells])
+            for t in trials}
+    return max(trials, key=mean.get)
+
+
+def cmd_bn_momentum(args, cache) -> None:
+    for momentum in (0.9, 0.1):
+        for dataset, ipc in ROWS:
+            if not done(f"bn{momentum}", dataset, ipc, "val"):
+                save_row(run_trial(f"bn{momentum}", dataset, ipc, {"bn_momentum": momentum}, cache))
+    print("validation winner:", choose(load_rows(), ["bn0.9", "bn0.1"]))
+
+
+def chosen_momentum() -> float:
+    """The BatchNorm momentum that won on the validation split (phase bn_momentum)."""
+    return float(choose(load_rows(), ["bn0.9", "bn0.1"])[2:])
+
+
+def chosen_changes(dataset: str, ipc: int) -> tuple[str, dict]:
+    """(trial name, changes) of the choices made so far on the validation split for this row."""
+    base = f"bn{chosen_momentum()}"
+    changes = {"bn_momentum": chosen_momentum()}
+    if (dataset, ipc) == ("fashion_mnist", 10) and choose(load_rows(), [base, f"{base}_tuned"]) != base:
+        return f"{base}_tuned", {**changes, **TUNED}
+    return base, changes
+
+
+def cmd_cpu_tuned(args, cache) -> None:
+    momentum = chosen_momentum()
+    base = f"bn{momentum}"
+    for name, changes in ((base, {"bn_momentum": momentum}), (f"{base}_tuned", {"bn_momentum": momentum, **TUNED})):
+        if not done(name, "fashion_mnist", 10, "val"):
+            save_row(run_trial(name, "fashion_mnist", 10, changes, cache))
+    print("validation winner:", choose(load_rows(), [base, f"{base}_tuned"]))
+
+
+# The other values of the preset that earlier trials chose by test accuracy, each against the alternative
+# it was chosen over, at the same CPU time: LAMB's learning rate (the paper's 3e-4, and 6e-3) and the online
+# models' batch of 50 distilled images (against all 100 images at 1600 steps, what fits the same time).
+OTHERS = {("mnist", 1): {"lr3e-4": {"lr": 3e-4}},
+          ("fashion_mnist", 1): {"lr3e-4": {"lr": 3e-4}},
+          ("fashion_mnist", 10): {"lr6e-3": {"lr": 6e-3}, "ob100": {"online_batch": 100, "steps": 1600}},
+          ("mnist", 10): {"ob100": {"online_batch": 100, "steps": 1600}}}
+
+
+def cmd_others(args, cache) -> None:
+    for (dataset, ipc), trials in OTHERS.items():
+        base, changes = chosen_changes(dataset, ipc)
+        if not done(base, dataset, ipc, "val"):
+            save_row(run_trial(base, dataset, ipc, changes, cache))
+        for name, change in trials.items():
+            if not done(f"{base}_{name}", dataset, ipc, "val"):
+                save_row(run_trial(f"{base}_{name}", dataset, ipc, {**changes, **change}, cache))
+        print(f"{dataset} {ipc}/cls validation winner:",
+              choose(load_rows(), [base] + [f"{base}_{name}" for name in trials]), flush=True)
+
+
+def done(trial: str, dataset: str, ipc: int, split: str) -> bool:
+    return any(r["trial"] == trial and r["dataset"] == dataset and r["ipc"] == ipc and r["split"] == split
+               and r["protocol_version"] == PROTOCOL_VERSION for r in load_rows())
+
+
+def cmd_report(args, cache) -> None:
+    """Each final preset row (`preset("cpu", dataset, images_per_class=k)` as the package has it) once on
+    the test split, beside a random real subset of the same size by the same networks. The preset must be
+    what the validation split chose: its set is then the selection's own run (same settings, same seed)."""
+    for dataset, ipc in ROWS:
+        if args.rows and f"{dataset}:{ipc}" not in args.rows:
+            continue
+        final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
+        generic = dataclasses.asdict(trial_config(ipc, {}))
+        changes = {k: v for k, v in final.items() if v != generic[k]}
+        chosen = dataclasses.asdict(trial_config(ipc, chosen_changes(dataset, ipc)[1]))
+        if chosen != final:
+            raise SystemExit(f"{dataset} {ipc}/cls: the package's cpu preset differs from what the validation "
+                             f"split chose ({ {k: (final[k], v) for k, v in chosen.items() if final[k] != v} }): "
+                             "update frepo_lite.distill first")
+        name = f"preset_w{args.eval.width}"
+        if done(name, dataset, ipc, "test"):
+            continue
+        row = run_trial(name, dataset, ipc, changes, cache, split="test", eval_cfg=args.eval)
+        base = evaluate_random_subset(cache[dataset], ipc, args.eval, progress=False, split="test",
+                                      resume_dir=RUNS)
+        row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
+        save_row(row)
+
+
+def write_markdown(rows: list[dict]) -> None:
+    lines = ["# Choosing the `cpu` preset on the validation split", "",
+             "Each row: the `cpu` preset with the trial's changes, distilled on the 2-core CPU, then fresh "
+             "networks trained on the set and measured on the split named (`val`: 5000 images held out of "
+             "the training set, for choosing; `test`: read once, for the final rows). Accuracy (%), mean ± std "
+             "over the networks. Reproduce: `python benchmarks/select_preset.py {bn_momentum,cpu_tuned,report}`.",
+             "", "| split | dataset | img/cls | trial | changes | network | accuracy | KRR acc | random subset | "
+             "steps | distill min | KRR fallbacks |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["split"] != "val", r["dataset"], r["ipc"], r["trial"])):
+        changes = ", ".join(f"{k}={v}" for k, v in r["changes"].items()) or "(none)"
+        base = r.get("random_subset")
+        base = f"{100 * base['acc_mean']:.2f} ± {100 * base['acc_std']:.2f}" if base else ""
+        lines.append(f"| {r['split']} | {r['dataset']} | {r['ipc']} | {r['trial']} | {changes} | "
+                     f"{len(r['accs'])} x {r['network']} | {100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | "
+                     f"{100 * r['krr_acc_mean']:.1f} | {base} | {r['steps']} | {r['distill_seconds'] / 60:.1f} | "
+                     f"{r['krr_fallbacks']} |")
+    lines += ["", "Machines: " + "; ".join(sorted({r["machine"] for r in rows})) + "."]
+    (RESULTS / "selection.md").write_text("\n".join(lines) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("phase", choices=["bn_momentum", "cpu_tuned", "others", "report"])
+    p.add_argument("--protocol", action="store_true",
+                   help="report: evaluate by the paper's protocol (5 Conv-NN networks of width 128)")
+    p.add_argument("--eval-width", type=int, default=32, help="report: width of the evaluation networks")
+    p.add_argument("--eval-models", type=int, default=2, help="report: number of evaluation networks")
+    p.add_argument("--rows", nargs="*", help="report: only these rows, e.g. mnist:1 fashion_mnist:10")
+    args = p.parse_args()
+    args.eval = EvalConfig() if args.protocol else EvalConfig(width=args.eval_width, num_models=args.eval_models)
+    cache: dict = {}
+    {"bn_momentum": cmd_bn_momentum, "cpu_tuned": cmd_cpu_tuned, "others": cmd_others,
+     "report": cmd_report}[args.phase](args, cache)
+
+
+if __name__ == "__main__":
+    main()

@@ -92,6 +92,12 @@ def make_eval_optimizer(cfg: EvalConfig, steps: int) -> optax.GradientTransforma
     return optax.adam(eval_lr_schedule(cfg, steps))
 
 
+def batch_indices(key, n: int, batch: int):
+    """(batch,) distinct indices of a random batch of a support set of n images, drawn anew each step
+    (the reference took the same first `batch` images every step)."""
+    return jax.random.permutation(key, n)[:batch]
+
+
 def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     """train(key, images, labels) -> variables: `steps` Adam steps from a fresh initialisation.
 
@@ -104,7 +110,7 @@ def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     @jax.jit
     def step(variables, opt_state, images, labels, key):
         k_batch, k_aug = jax.random.split(key)
-        idx = jax.random.permutation(k_batch, n)[:batch]
+        idx = batch_indices(k_batch, n, batch)
         x, y = images[idx], labels[idx]
         if cfg.augment:
             x = augment(k_aug, x, rgb)

@@ -343,3 +343,10 @@ def test_krr_settings_of_a_distilled_set():
     import dataclasses
     stored = {**dataclasses.asdict(cfg.replace(images_per_class=50)), "unknown_field": 1}
     assert D.krr_settings(stored, rgb=True, num_classes=10) == {"krr_lambda0": 0.01, "krr_flip": False}
+
+
+def test_evaluation_batches_are_random_distinct_and_cover_the_set():
+    draws = [np.asarray(E.batch_indices(jax.random.PRNGKey(t), 20, 5)) for t in range(40)]
+    assert all(len(set(d.tolist())) == 5 and d.max() < 20 for d in draws)
+    assert len({tuple(d.tolist()) for d in draws}) == 40  # a new batch each step
+    assert set(np.concatenate(draws).tolist()) == set(range(20))  # every image gets its turn

@@ -38,7 +38,7 @@ from pathlib import Path
 import jax
 
 from frepo_lite.data import REGISTRY, load_dataset
-from frepo_lite.distill import DistillConfig, distill, preset
+from frepo_lite.distill import DistillConfig, distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, load_distilled, save_distilled
 
@@ -153,7 +153,8 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         print(f"{name} ipc {ipc}: distilled in {seconds / 60:.1f} min, {exported}; not evaluated")
         return None
     t0 = time.perf_counter()
-    ours = evaluate_support(images, labels, data, eval_cfg, resume_dir=RUNS)
+    ours = evaluate_support(images, labels, data, eval_cfg, resume_dir=RUNS,
+                            **krr_settings(cfg, data.info.is_rgb, data.num_classes))
     eval_seconds = time.perf_counter() - t0
     found = None if fresh else reusable_baseline(name, ipc, eval_cfg, seed)
     base, base_from = found if found else (evaluate_random_subset(data, ipc, eval_cfg, seed=seed, resume_dir=RUNS),

@@ -221,7 +221,7 @@ def write_table1(rows: list[dict]) -> None:
     pct = lambda r: f"{100 * r['acc_mean']:.1f} ± {100 * r['acc_std']:.1f}"  # noqa: E731
     lines = ["# Table 1 with the `cpu` preset (measured)", "",
              "Each set distilled on the 2-core CPU with `preset(\"cpu\", dataset, images_per_class=k)` (values "
-             "chosen on the validation split: `selection.md`), then fresh networks trained on it and on a random "
+             "chosen on the validation split: `selection/selection.md`), then fresh networks trained on it and on a random "
              "real subset of the same size, and measured once on the test split. Accuracy (%), mean ± std over "
              "the networks; KRR accuracy in brackets.", "",
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (paper) | "
@@ -232,9 +232,12 @@ def write_table1(rows: list[dict]) -> None:
                      f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']} | "
                      f"{r['steps']} | {r['distill_seconds'] / 60:.1f} min |")
     lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in final})) + ".", "",
-              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report` "
-              "(after the selection phases, whose runs it reuses; `--protocol` evaluates by the paper's 5 "
-              "networks of width 128 instead)."]
+              "Distillation times are wall-clock times on that machine, with other measurements sharing its two "
+              "cores at times.", "",
+              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows "
+              "mnist:1 fashion_mnist:1 --eval-models 5` and `... report --rows mnist:10 fashion_mnist:10` "
+              "(2 networks), after the selection phases, whose runs they reuse; `--protocol` evaluates by the "
+              "paper's 5 networks of width 128 instead."]
     (RESULTS.parent / "table1_cpu.md").write_text("\n".join(lines) + "\n")
 
 

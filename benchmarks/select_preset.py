@@ -34,17 +34,13 @@ from frepo_lite.distill import PRESETS, distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PROTOCOL_VERSION
+from table1 import machine
 
 RESULTS = Path(__file__).parent / "results" / "selection"
 RUNS = Path("runs") / "select"
 SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
 ROWS = (("mnist", 1), ("mnist", 10), ("fashion_mnist", 1), ("fashion_mnist", 10))
 TUNED = {"lambda0": 1e-2, "label_scale": 0.5}
-
-
-def machine() -> str:
-    from table1 import machine as table1_machine
-    return table1_machine()
 
 
 def trial_config(ipc: int, changes: dict):

@@ -1,149 +1,375 @@
-"""Self-checks for the notebooks' exercises: call one with your function; it prints what it found.
+"""Self-checks for the notebooks' exercises: call one with your function.
 
-Each ``check_*`` runs your function on small random inputs, compares it with the package's own
-implementation and either prints a confirmation or raises an AssertionError that says what differs.
+Each ``check_*`` runs your function on small inputs of its own, compares the result with a reference
+computed here and returns nothing: a correct answer prints one line starting with ``correct:``, a wrong
+one raises an AssertionError that names the case, the expected and the obtained values and, where it
+recognises it, the likely mistake.
 """
 from __future__ import annotations
 
+import functools
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
-from . import kernels
+
+def _describe(got: np.ndarray, want: np.ndarray) -> str:
+    """'expected ..., got ...' for two float64 arrays of the same shape."""
+    if want.size == 1:
+        return f"expected {want.item():.6g}, got {got.item():.6g}"
+    if want.ndim == 1 and want.size <= 12:
+        listed = lambda a: "[" + ", ".join(f"{v:g}" for v in a) + "]"  # noqa: E731
+        return f"expected {listed(want)}, got {listed(got)}"
+    i = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
+    return f"largest difference at index {tuple(map(int, i))}: expected {want[i]:.6g}, got {got[i]:.6g}"
 
 
-def _close(got, want, what: str, rtol: float = 1e-3, atol: float = 1e-4) -> None:
+def _matches(got: np.ndarray, want: np.ndarray, rtol: float) -> bool:
+    """Same shape and every |got - want| <= rtol * max|want|: relative to the reference's scale."""
+    return got.shape == want.shape and bool(np.max(np.abs(got - want), initial=0.0)
+                                            <= rtol * np.max(np.abs(want), initial=0.0))
+
+
+def _close(got, want, what: str, rtol: float = 1e-5, mistakes: dict | None = None, hint: str = "") -> None:
+    """Raise an AssertionError unless got equals want up to rtol times the largest |want|.
+
+    what names the case; mistakes {description: the value that mistake gives} are tried in turn and
+    the first that got matches is named in the message; otherwise the message ends with hint.
+    """
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    if got.shape != want.shape:
-        raise AssertionError(f"{what}: expected shape {want.shape}, got {got.shape}")
-    if not np.allclose(got, want, rtol=rtol, atol=atol):
-        err = np.max(np.abs(got - want))
-        raise AssertionError(f"{what}: values differ from the reference (largest difference {err:.3g})")
+    if _matches(got, want, rtol):
+        return
+    found = (f"expected shape {want.shape}, got {got.shape}" if got.shape != want.shape
+             else _describe(got, want))
+    for description, value in (mistakes or {}).items():
+        if _matches(got, np.asarray(value, np.float64), max(rtol, 1e-3)):
+            raise AssertionError(f"{what}: {found}. It looks like {description}.")
+    raise AssertionError(f"{what}: {found}. {hint}".rstrip())
 
 
-def _ok(message: str) -> bool:
+def _ok(message: str) -> None:
     print(f"correct: {message}")
-    return True
 
 
-def _ridge_problem(seed: int, n: int = 12, d: int = 30, m: int = 5, c: int = 3):
+# notebook 00 ----------------------------------------------------------------------------------------
+
+def check_to_pixels(fn) -> None:
+    """fn(x (n,H,W,C), mean (C,), std (C,)) -> (n,H,W,C) pixels: undo x = (pixels - mean) / std, clip to [0, 1]."""
+    rng = np.random.default_rng(0)
+    mean, std = np.array([0.45, 0.35, 0.6]), np.array([0.2, 0.3, 0.15])
+    x = rng.normal(size=(4, 5, 5, 3))
+    x[0, 0, 0], x[1, 1, 1] = 50.0, -50.0  # far outside the pixel range on both sides: must be clipped
+    _close(fn(x, mean, std), np.clip(x * std + mean, 0, 1), "to_pixels", mistakes={
+        "the result is not clipped to [0, 1]": x * std + mean,
+        "the mean is not added back (x * std)": np.clip(x * std, 0, 1),
+        "the std is forgotten (x + mean)": np.clip(x + mean, 0, 1),
+        "x is divided by std instead of multiplied": np.clip(x / std + mean, 0, 1),
+        "mean and std are swapped": np.clip(x * mean + std, 0, 1),
+    }, hint="Invert x = (pixels - mean) / std, then clip to [0, 1].")
+    _ok("standardised images map back to pixels in [0, 1]")
+
+
+def check_label_classes(fn) -> None:
+    """fn(labels (n,C)) -> (n,) the class each (learned) label row favours."""
+    labels = np.random.default_rng(1).normal(size=(20, 10))
+    _close(fn(labels), labels.argmax(-1), "label_classes", rtol=0.0, mistakes={
+        "the index of the smallest score (argmin), not the largest": labels.argmin(-1),
+        "the largest scores themselves, not their positions": labels.max(-1),
+        "the argmax over examples (axis 0), not over classes": labels.argmax(0),
+    }, hint="Expected the position of the largest score of each row (argmax over the last axis).")
+    _ok("each label's class is the argmax of its row")
+
+
+def check_numpy_loader(fn) -> None:
+    """fn(path) -> (pixels (n,H,W,C) in [0,1], labels (n,C)) read from an exported set with numpy alone.
+
+    The check writes its own small set (3 channels, per-channel standardisation, no ZCA) with
+    frepo_lite.export.save_distilled to a temporary directory and passes fn its path.
+    """
+    from .data import DatasetInfo, Preprocessing
+    from .export import build_metadata, save_distilled
+
+    rng = np.random.default_rng(2)
+    mean, std = np.array([0.45, 0.35, 0.6], np.float32), np.array([0.2, 0.3, 0.15], np.float32)
+    pre = Preprocessing(mean=mean, std=std)
+    x = (3.0 * rng.normal(size=(5, 6, 6, 3))).astype(np.float32)  # many pixels fall outside [0, 1]
+    labels = rng.normal(size=(5, 4)).astype(np.float32)
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        path = save_distilled(Path(tmp) / "set.npz", x, labels, pre,
+                              build_metadata(DatasetInfo("exercise", None, 4, 6, 3, "none")))
+        pixels, got_labels = fn(path)
+    _close(got_labels, labels, "labels", hint="Return the stored 'labels' array unchanged.")
+    _close(pixels, pre.inverse(x), "pixels", mistakes={
+        "the pixels are not clipped to [0, 1]": x * std + mean,
+        "the std is forgotten (images + pre_mean)": np.clip(x + mean, 0, 1),
+        "pre_mean and pre_std are swapped": np.clip(x * mean + std, 0, 1),
+        "the images are divided by pre_std instead of multiplied": np.clip(x / std + mean, 0, 1),
+        "the standardised images are returned as they are stored": x,
+        "the standardised images are only clipped, without pre_std and pre_mean": np.clip(x, 0, 1),
+    }, hint="pixels = clip(images * pre_std + pre_mean, 0, 1).")
+    _ok("the exported file is readable with numpy and its metadata alone")
+
+
+# notebook 01 ----------------------------------------------------------------------------------------
+
+def _ridge_problem(seed: int, n: int, d: int, m: int = 5, c: int = 3):
+    """Support x_s (n,d), labels y_s (n,c), targets x_t (m,d), float32."""
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(n, d)).astype(np.float32), rng.normal(size=(n, c)).astype(np.float32),
             rng.normal(size=(m, d)).astype(np.float32))
 
 
-# notebook 00 ----------------------------------------------------------------------------------------
+def _recorded(*arrays):
+    """(views of arrays that record what is computed from them, the list of recorded shapes).
 
-def check_to_pixels(fn) -> bool:
-    """fn(x, mean, std) -> pixels: undo per-channel standardisation x = (pixels - mean) / std, clip to [0, 1]."""
-    rng = np.random.default_rng(0)
-    pixels = rng.uniform(size=(4, 5, 5, 3)).astype(np.float32)
-    mean, std = rng.uniform(0.2, 0.6, size=3), rng.uniform(0.1, 0.4, size=3)
-    x = (pixels - mean) / std
-    x[0, 0, 0] = 50.0  # far outside the pixel range: must be clipped
-    want = np.clip(x * std + mean, 0.0, 1.0)
-    _close(fn(x, mean, std), want, "to_pixels")
-    return _ok("standardised images map back to pixels in [0, 1]")
+    The views belong to an ndarray subclass whose ufuncs (matmul included) and numpy functions (np.dot,
+    np.linalg.solve, ...) append the shape of each result to the list and return the subclass again,
+    so a chain of operations is followed to its end.
+    """
+    shapes = []
+
+    def record(result):
+        if isinstance(result, tuple):  # e.g. np.linalg.svd: record the parts, return them as they are
+            shapes.extend(np.shape(r) for r in result)
+            return result
+        if not isinstance(result, np.ndarray):
+            return result
+        shapes.append(result.shape)
+        return result.view(Recorded)
+
+    class Recorded(np.ndarray):
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            plain = lambda a: a.view(np.ndarray) if isinstance(a, Recorded) else a  # noqa: E731
+            if "out" in kwargs:
+                kwargs["out"] = tuple(map(plain, kwargs["out"]))
+            return record(getattr(ufunc, method)(*map(plain, inputs), **kwargs))
+
+        def __array_function__(self, func, types, args, kwargs):
+            return record(super().__array_function__(func, types, args, kwargs))
+
+        def dot(self, other):
+            return np.dot(self, other)
+
+    return [np.asarray(a).view(Recorded) for a in arrays], shapes
 
 
-def check_label_classes(fn) -> bool:
-    """fn(labels (n,C)) -> (n,) the class each (learned) label row favours."""
-    rng = np.random.default_rng(1)
-    labels = rng.normal(size=(20, 10))
-    got = np.asarray(fn(labels))
-    if got.shape != (20,) or not np.array_equal(got, labels.argmax(-1)):
-        raise AssertionError("label_classes: expected the index of the largest score of each row (argmax)")
-    return _ok("each label's class is the argmax of its row")
+def _jaxpr_shapes(jaxpr) -> list:
+    """The shape of every intermediate of a (closed) jaxpr, those of its sub-jaxprs (jit, cond, solves) too."""
+    shapes = []
+    for eqn in getattr(jaxpr, "jaxpr", jaxpr).eqns:
+        shapes += [v.aval.shape for v in eqn.outvars]
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (tuple, list)) else (param,):
+                if hasattr(getattr(sub, "jaxpr", sub), "eqns"):
+                    shapes += _jaxpr_shapes(sub)
+    return shapes
 
 
-def check_numpy_loader(fn, path) -> bool:
-    """fn(path) -> (pixels (n,H,W,C) in [0,1], labels (n,C)) read from an exported set with numpy alone."""
-    from .export import load_distilled
+def _intermediate_shapes(fn, x_s, y_s, x_t, lam) -> list:
+    """Shapes of the arrays fn(x_s, y_s, x_t, lam) computes: recorded on numpy inputs, and read from its
+    jaxpr on jax.numpy inputs. Either probe is skipped when fn cannot run on such inputs (a numpy
+    solution given jax tracers, for instance)."""
+    import jax
+    import jax.numpy as jnp
 
-    ref = load_distilled(path)
-    pixels, labels = fn(path)
-    _close(labels, ref.labels, "labels")
-    _close(pixels, ref.pixels(), "pixels", atol=1e-3)
-    return _ok("the exported file is readable with numpy and its metadata alone")
+    shapes = []
+    try:
+        inputs, shapes = _recorded(x_s, y_s, x_t)
+        fn(*inputs, lam)
+    except Exception:  # noqa: BLE001 - the probe is a bonus; the numerical check has already run
+        pass
+    try:
+        jaxpr = jax.make_jaxpr(lambda a, b, c: fn(a, b, c, lam))(jnp.asarray(x_s), jnp.asarray(y_s),
+                                                                 jnp.asarray(x_t))
+        shapes = shapes + _jaxpr_shapes(jaxpr)
+    except Exception:  # noqa: BLE001
+        pass
+    return shapes
 
 
-# notebook 01 ----------------------------------------------------------------------------------------
+def check_dual_ridge(fn) -> None:
+    """fn(x_s (n,d), y_s (n,C), x_t (m,d), lam) -> (m,C): ridge predictions computed in the dual.
 
-def check_dual_ridge(fn) -> bool:
-    """fn(x_s (n,d), y_s (n,C), x_t (m,d), lam) -> (m,C): ridge predictions computed in the dual, n x n."""
-    for seed, (n, d) in enumerate(((12, 30), (40, 8))):
-        x_s, y_s, x_t = _ridge_problem(seed, n, d)
-        lam = 0.3
+    The predictions must equal the primal x_t (x_s^T x_s + lam I)^-1 x_s^T y_s for n < d and n > d, and
+    when d > n no d x d matrix may be formed: only the n x n system (x_s x_s^T + lam I) alpha = y_s.
+    """
+    for seed, (n, d, lam) in enumerate(((12, 30, 0.5), (12, 30, 4.0), (40, 8, 0.5))):
+        x_s, y_s, x_t = (a.astype(np.float64) for a in _ridge_problem(seed, n, d))
         primal = x_t @ np.linalg.solve(x_s.T @ x_s + lam * np.eye(d), x_s.T @ y_s)
-        _close(fn(x_s, y_s, x_t, lam), primal, f"dual ridge (n={n}, d={d})")
-    return _ok("the dual solution equals the primal ridge solution for n < d and n > d")
+        k, k_ts = x_s @ x_s.T, x_t @ x_s.T
+        dual = lambda a: k_ts @ np.linalg.lstsq(a, y_s, rcond=None)[0]  # noqa: E731
+        first = np.zeros((n, n))
+        first[0, 0] = lam
+        _close(fn(*_ridge_problem(seed, n, d), lam), primal, f"dual ridge (n={n}, d={d}, lam={lam})", rtol=1e-4,
+               mistakes={"lam is missing: solve(K, y_s) instead of solve(K + lam I, y_s)": dual(k),
+                         "lam is added to the first diagonal entry only": dual(k + first),
+                         "lam is added to every entry of K, not to its diagonal (K + lam, not K + lam I)":
+                             dual(k + lam)},
+               hint="Expected x_t x_s^T (x_s x_s^T + lam I)^-1 y_s.")
+    n, d = 12, 30
+    for shape in _intermediate_shapes(fn, *_ridge_problem(0, n, d), 0.5):
+        if sum(size == d for size in shape) >= 2:
+            raise AssertionError(
+                f"dual ridge (n={n}, d={d}): the predictions are right, but your function formed a d x d matrix "
+                f"(an array of shape {shape}), which the dual avoids: with d > n, solve the n x n system "
+                "(x_s x_s^T + lam I) alpha = y_s and predict x_t x_s^T alpha; x_s^T x_s is the primal.")
+    _ok("the dual solution equals the primal ridge solution for n < d and n > d, with only n x n systems")
 
 
-def check_regularizer(fn) -> bool:
-    """fn(k_ss (n,n), lambda0) -> lambda = lambda0 * trace(K_ss) / n."""
-    rng = np.random.default_rng(2)
-    f = rng.normal(size=(7, 11))
-    k = f @ f.T
-    for lambda0 in (1e-6, 0.5):
-        _close(fn(k, lambda0), kernels.regularizer(k, lambda0), f"regularizer (lambda0={lambda0})", rtol=1e-5)
-    _close(fn(4.0 * k, 1e-6), kernels.regularizer(4.0 * k, 1e-6), "regularizer of a rescaled kernel")
-    return _ok("lambda scales with the kernel, so the same lambda0 works for any feature scale")
-
-
-def check_conjugate_kernel(fn) -> bool:
-    """fn(f1 (n1,d), f2 (n2,d)) -> (n1,n2) inner products of feature vectors."""
+def check_regularizer(fn) -> None:
+    """fn(k_ss (n,n), lambda0) -> lambda = lambda0 * trace(K_ss) / n, a scalar."""
     rng = np.random.default_rng(3)
-    f1, f2 = rng.normal(size=(5, 9)), rng.normal(size=(3, 9))
-    _close(fn(f1, f2), kernels.conjugate_kernel(f1, f2), "conjugate kernel")
-    return _ok("K = F1 F2^T")
+    cases = {}
+    for n, d in ((7, 11), (3, 5), (20, 4)):
+        f = rng.normal(size=(n, d))
+        cases[f"n={n}"] = f @ f.T
+    cases["n=7 kernel x 4"], cases["n=7 kernel x 1e-3"] = 4.0 * cases["n=7"], 1e-3 * cases["n=7"]
+    for name, k in cases.items():
+        n, trace = len(k), np.trace(k)
+        for lambda0 in (1e-8, 1e-6, 1e-3, 0.5, 100.0):
+            _close(fn(k, lambda0), lambda0 * trace / n, f"regularizer ({name}, lambda0={lambda0:g})", mistakes={
+                "lambda is 0 (even a tiny lambda0 must give a positive lambda)": 0.0,
+                "lambda0 * trace(K): the trace is not divided by n": lambda0 * trace,
+                "lambda0 alone: lambda must scale with the kernel": lambda0,
+                "lambda0 * trace(K) / n**2: divided by n twice": lambda0 * trace / n ** 2,
+            }, hint="Expected lambda0 * trace(K_ss) / n.")
+    _ok("lambda scales with the kernel, so the same lambda0 works for any feature scale")
+
+
+def check_conjugate_kernel(fn) -> None:
+    """fn(f1 (n1,d), f2 (n2,d)) -> (n1,n2) inner products of feature vectors, K[i, j] = f1[i] . f2[j]."""
+    rng = np.random.default_rng(4)
+    f1, g1, f2 = rng.normal(size=(5, 9)), rng.normal(size=(5, 9)), rng.normal(size=(3, 9))
+    for name, a, b in (("f1 (5,9), f2 (5,9)", f1, g1), ("f1 (5,9), f2 (3,9)", f1, f2)):
+        mistakes = {"the transpose f2 @ f1.T: rows must index f1": b @ a.T,
+                    "the kernel is divided by d: the conjugate kernel is the plain inner product":
+                        a @ b.T / a.shape[1]}
+        if len(a) == len(b):
+            mistakes["f1.T @ f2: a d x d matrix over features, not the kernel between examples"] = a.T @ b
+        _close(fn(a, b), a @ b.T, f"conjugate kernel, {name}", mistakes=mistakes, hint="Expected K = f1 @ f2.T.")
+    _ok("K = F1 F2^T")
 
 
 # notebook 02 ----------------------------------------------------------------------------------------
 
-def check_krr_loss(fn) -> bool:
-    """fn(f_s (n,d), y_s (n,C), f_t (m,d), y_t (m,C), lambda0) -> scalar KRR loss (FRePo Eq. 2, no margin)."""
-    x_s, y_s, x_t = _ridge_problem(4, 6, 20)
-    y_t = np.random.default_rng(5).normal(size=(5, 3)).astype(np.float32)
-    want = kernels.mse_loss(kernels.krr_from_features(x_s, x_t, y_s, 1e-3), y_t)
-    _close(fn(x_s, y_s, x_t, y_t, 1e-3), want, "KRR loss", rtol=1e-3)
-    return _ok("0.5 * mean over targets of the squared error of the KRR prediction")
+def check_krr_loss(fn) -> None:
+    """fn(f_s (n,d), y_s (n,C), f_t (m,d), y_t (m,C), lambda0) -> scalar KRR loss (FRePo Eq. 2, no margin):
+    0.5 * mean over the m targets of ||K_ts (K_ss + lambda I)^-1 y_s - y_t||^2, lambda = lambda0 tr(K_ss) / n."""
+    f_s, y_s, f_t = _ridge_problem(5, 6, 20)
+    y_t = np.random.default_rng(6).normal(size=(5, 3)).astype(np.float32)
+    k_ss, k_ts = f_s.astype(np.float64) @ f_s.T, f_t.astype(np.float64) @ f_s.T
+
+    def residual(lam):
+        return k_ts @ np.linalg.solve(k_ss + lam * np.eye(len(k_ss)), y_s) - y_t
+
+    for lambda0 in (1e-2, 1.0):
+        r = residual(lambda0 * np.trace(k_ss) / len(k_ss))
+        sq = np.sum(r ** 2, -1)
+        _close(fn(f_s, y_s, f_t, y_t, lambda0), 0.5 * sq.mean(), f"KRR loss (lambda0={lambda0:g})", rtol=1e-3,
+               mistakes={"the squared errors are summed over targets instead of averaged": 0.5 * sq.sum(),
+                         "the factor 0.5 is missing": sq.mean(),
+                         "the mean runs over targets and classes (divides by C too)": 0.5 * np.mean(r ** 2),
+                         "there is no regulariser (lambda = 0)": 0.5 * np.mean(np.sum(residual(0.0) ** 2, -1)),
+                         "lambda0 is used as lambda, without the trace(K_ss) / n scale":
+                             0.5 * np.mean(np.sum(residual(lambda0) ** 2, -1))},
+               hint="Expected 0.5 * mean_i ||pred_i - y_t,i||^2 with the KRR prediction pred.")
+    _ok("0.5 * mean over targets of the squared error of the KRR prediction")
 
 
-def check_truncation_cost(memory_by_steps: dict) -> bool:
-    """memory_by_steps {inner steps T: bytes} measured for full BPTT: memory must grow with T."""
-    steps = sorted(memory_by_steps)
-    if len(steps) < 2:
-        raise AssertionError("measure at least two values of T")
-    mem = [memory_by_steps[t] for t in steps]
-    if not all(b > a for a, b in zip(mem, mem[1:])):
-        raise AssertionError(f"full BPTT must keep every inner step's activations: memory {mem} for T={steps} "
-                             "should increase with T (did you measure truncated BPTT?)")
-    per_step = (mem[-1] - mem[0]) / (steps[-1] - steps[0])
-    return _ok(f"memory grows by about {per_step / 1e6:.1f} MB per unrolled step")
+@functools.cache
+def _bptt_reference(steps: tuple):
+    """A tiny unrolled problem and the memory analysis of its full BPTT meta-gradient for each T in steps:
+    (model, inner_lr, args (images (4,8,8,1), labels (4,10), params, x_t (8,8,8,1), y_t (8,10)), {T: analysis})."""
+    import jax
+    import jax.numpy as jnp
+
+    from .bptt import unrolled_meta_gradient
+    from .kernels import centered_one_hot
+    from .models import init_model, make_model
+
+    model, inner_lr = make_model("conv", 10, 8, 4, "none"), 0.01
+    rng = np.random.default_rng(7)
+    args = (jnp.asarray(rng.normal(size=(4, 8, 8, 1)), jnp.float32), centered_one_hot(jnp.arange(4), 10),
+            init_model(model, jax.random.PRNGKey(0), (8, 8, 1))["params"],
+            jnp.asarray(rng.normal(size=(8, 8, 8, 1)), jnp.float32), centered_one_hot(jnp.arange(8), 10))
+    analyses = {t: unrolled_meta_gradient(model, t, inner_lr).lower(*args).compile().memory_analysis()
+                for t in steps}
+    return model, inner_lr, args, analyses
+
+
+def check_truncation_cost(fn) -> None:
+    """fn(model, T, inner_lr, args) -> the working memory in bytes (``temp_size_in_bytes`` of the compiled
+    function's ``memory_analysis()``) of the full BPTT meta-gradient
+    ``frepo_lite.bptt.unrolled_meta_gradient(model, T, inner_lr)`` applied to
+    args = (images (n,H,W,C), labels (n,C), params, x_t (B,H,W,C), y_t (B,C)).
+
+    The check measures a tiny Conv for T = 1 and 3 itself and compares (1% tolerance).
+    """
+    steps = (1, 3)
+    model, inner_lr, args, analyses = _bptt_reference(steps)
+    got = {t: fn(model, t, inner_lr, args) for t in steps}
+    hint = ("Expected unrolled_meta_gradient(model, T, inner_lr).lower(*args).compile().memory_analysis()"
+            ".temp_size_in_bytes, without truncate: truncated BPTT keeps fewer steps and needs less memory.")
+    if not got[steps[1]] > got[steps[0]]:
+        hint += (f" Yours does not grow with T ({got}), but full BPTT keeps every inner step's activations "
+                 "for the backward pass.")
+    for t in steps:
+        a = analyses[t]
+        _close(got[t], a.temp_size_in_bytes, f"truncation cost (T={t}, in bytes)", rtol=1e-2, mistakes={
+            "argument_size_in_bytes (the inputs), not temp_size_in_bytes (the working memory)":
+                a.argument_size_in_bytes,
+            "output_size_in_bytes (the results), not temp_size_in_bytes (the working memory)": a.output_size_in_bytes,
+            "a value in MB, not in bytes": a.temp_size_in_bytes / 1e6,
+        }, hint=hint)
+    first, last = (analyses[t].temp_size_in_bytes for t in steps)
+    per_step = (last - first) / (steps[1] - steps[0])
+    _ok(f"full BPTT keeps every inner step: about {per_step / 1e6:.2g} MB more per unrolled step")
 
 
 # notebook 03 ----------------------------------------------------------------------------------------
 
-def check_label_init(fn) -> bool:
-    """fn(y (n,) class ids, num_classes) -> (n,C) FRePo's initial labels (one_hot - 1/C) / sqrt(C/10)."""
+def check_label_init(fn) -> None:
+    """fn(y (n,) class ids, num_classes C) -> (n,C) FRePo's initial labels (one_hot - 1/C) / sqrt(C/10)."""
     y = np.array([0, 3, 9, 3])
     for c in (10, 100):
-        want = kernels.centered_one_hot(y, c, 1.0 / np.sqrt(c / 10.0))
-        _close(fn(y, c), want, f"label init (C={c})", rtol=1e-5, atol=1e-6)
-    return _ok("labels start centred and scaled by 1/sqrt(C/10)")
+        one_hot = np.eye(c)[y]
+        _close(fn(y, c), (one_hot - 1 / c) / np.sqrt(c / 10), f"label init (C={c})", mistakes={
+            "the plain one-hot labels (not centred, not scaled)": one_hot,
+            "the labels are centred but not divided by sqrt(C/10)": one_hot - 1 / c,
+            "the labels are scaled but not centred (one_hot - 1/C)": one_hot / np.sqrt(c / 10),
+            "the labels are multiplied by sqrt(C/10) instead of divided": (one_hot - 1 / c) * np.sqrt(c / 10),
+            "the labels are divided by C/10 without the square root": (one_hot - 1 / c) / (c / 10),
+        }, hint="Expected (one_hot(y) - 1/C) / sqrt(C/10).")
+    _ok("labels start centred and scaled by 1/sqrt(C/10)")
 
 
-def check_margin_loss(fn) -> bool:
-    """fn(labels (n,C)) -> mean_i(-min(top1_i - top2_i, 1/C)), FRePo's label regulariser."""
-    rng = np.random.default_rng(6)
-    labels = rng.normal(scale=0.1, size=(8, 10)).astype(np.float32)
-    _close(fn(labels), kernels.label_margin_loss(labels), "label margin loss", rtol=1e-5)
-    return _ok("the margin term rewards a gap of at least 1/C between the top two scores")
+def check_margin_loss(fn) -> None:
+    """fn(labels (n,C)) -> mean_i(-min(top1_i - top2_i, 1/C)), FRePo's label regulariser, a scalar."""
+    rng = np.random.default_rng(8)
+    for c in (10, 4):
+        labels = rng.normal(scale=0.05, size=(8, c))
+        labels[np.arange(4), rng.integers(0, c, 4)] += 0.6  # half the rows have a gap beyond 1/C
+        top = -np.sort(-labels, -1)
+        gap = top[:, 0] - top[:, 1]
+        _close(fn(labels.astype(np.float32)), np.mean(-np.minimum(gap, 1 / c)), f"label margin loss (C={c})",
+               mistakes={"the top score alone, not its margin over the second (-mean(top1))": -top[:, 0].mean(),
+                         "the margin is not clamped at 1/C": -gap.mean(),
+                         "the margin is clamped at 0.1 whatever C is, not at 1/C": np.mean(-np.minimum(gap, 0.1)),
+                         "the sign is flipped": np.mean(np.minimum(gap, 1 / c)),
+                         "max instead of min: the clamp must cap the margin at 1/C": np.mean(-np.maximum(gap, 1 / c))},
+               hint="Expected mean_i(-min(top1_i - top2_i, 1/C)).")
+    _ok("the margin term rewards a gap of at least 1/C between the top two scores")
 
 
-def check_pool_offsets(fn) -> bool:
-    """fn(pool_size m, max_steps K) -> (m,) initial step counters (K // m) * i of the staggered pool."""
-    for m, k in ((10, 100), (4, 10), (1, 100)):
-        got = np.asarray(fn(m, k))
-        want = (k // m) * np.arange(m)
-        if got.shape != (m,) or not np.array_equal(got, want):
-            raise AssertionError(f"pool offsets for m={m}, K={k}: expected {want.tolist()}, got {got.tolist()}")
-    return _ok("pool models start at evenly spaced ages, so one is always young and one nearly reset")
+def check_pool_offsets(fn) -> None:
+    """fn(pool_size m, max_steps K) -> (m,) integer initial step counters (K // m) * i, i = 0..m-1."""
+    for m, k in ((10, 100), (4, 10), (3, 10), (1, 100)):
+        i = np.arange(m)
+        _close(fn(m, k), (k // m) * i, f"pool offsets (m={m}, K={k})", rtol=0.0, mistakes={
+            "the counters are 0..m-1, not spaced K // m apart": i,
+            "K / m is a float: step counters are integers, use K // m": (k / m) * i,
+            "the counters start at K // m instead of 0": (k // m) * (i + 1),
+            "the counters run up to K (np.linspace), but a model is reset when it reaches K": np.linspace(0, k, m),
+        }, hint="Expected (K // m) * i for i = 0..m-1.")
+    _ok("pool models start at evenly spaced ages, so one is always young and one nearly reset")

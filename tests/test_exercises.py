@@ -1,48 +1,146 @@
-"""Every exercise self-check accepts a correct answer and rejects a typical wrong one with a message."""
+"""Every exercise self-check accepts right answers (returning None) and rejects wrong ones with a message
+that names the mistake."""
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from frepo_lite import exercises, kernels
-
-
-def _primal(x_s, y_s, x_t, lam):
-    return x_t @ np.linalg.solve(x_s.T @ x_s + lam * np.eye(x_s.shape[1]), x_s.T @ y_s)
+from frepo_lite.bptt import unrolled_meta_gradient
 
 
 def _dual(x_s, y_s, x_t, lam):
     return x_t @ x_s.T @ np.linalg.solve(x_s @ x_s.T + lam * np.eye(len(x_s)), y_s)
 
 
-CASES = [
-    (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s + m, 0, 1), lambda x, m, s: x * s + m),
-    (exercises.check_label_classes, lambda y: y.argmax(-1), lambda y: y.argmin(-1)),
-    (exercises.check_dual_ridge, _dual, lambda x_s, y_s, x_t, lam: x_t @ x_s.T @ np.linalg.solve(x_s @ x_s.T, y_s)),
-    (exercises.check_regularizer, lambda k, l0: l0 * np.trace(k) / len(k), lambda k, l0: l0 * np.trace(k)),
-    (exercises.check_conjugate_kernel, lambda a, b: a @ b.T, lambda a, b: (a @ b.T) / a.shape[1]),
-    (exercises.check_krr_loss,
-     lambda fs, ys, ft, yt, l0: kernels.mse_loss(kernels.krr_from_features(fs, ft, ys, l0), yt),
-     lambda fs, ys, ft, yt, l0: kernels.mse_loss(kernels.krr_from_features(fs, ft, ys, l0), yt) * 2),
-    (exercises.check_label_init, lambda y, c: (np.eye(c)[y] - 1 / c) / np.sqrt(c / 10), lambda y, c: np.eye(c)[y]),
-    (exercises.check_margin_loss, lambda y: kernels.label_margin_loss(y), lambda y: -np.mean(np.max(y, -1))),
-    (exercises.check_pool_offsets, lambda m, k: (k // m) * np.arange(m), lambda m, k: np.arange(m)),
+def _dual_cholesky(x_s, y_s, x_t, lam):  # notebook 01's worked solution
+    chol = np.linalg.cholesky(x_s @ x_s.T + lam * np.eye(len(x_s)))
+    return (x_t @ x_s.T) @ np.linalg.solve(chol.T, np.linalg.solve(chol, y_s))
+
+
+def _dual_jnp(x_s, y_s, x_t, lam):
+    return x_t @ x_s.T @ jnp.linalg.solve(x_s @ x_s.T + lam * jnp.eye(len(x_s)), y_s)
+
+
+def _dual_jnp_converted(x_s, y_s, x_t, lam):
+    x_s, y_s, x_t = jnp.asarray(x_s), jnp.asarray(y_s), jnp.asarray(x_t)
+    return _dual_jnp(x_s, y_s, x_t, lam)
+
+
+def _primal(x_s, y_s, x_t, lam):
+    return x_t @ np.linalg.solve(x_s.T @ x_s + lam * np.eye(x_s.shape[1]), x_s.T @ y_s)
+
+
+def _primal_jnp(x_s, y_s, x_t, lam):
+    x_s, y_s, x_t = jnp.asarray(x_s), jnp.asarray(y_s), jnp.asarray(x_t)
+    return x_t @ jnp.linalg.solve(x_s.T @ x_s + lam * jnp.eye(x_s.shape[1]), x_s.T @ y_s)
+
+
+def _dual_lam_first_entry(x_s, y_s, x_t, lam):
+    k = x_s @ x_s.T
+    k[0, 0] += lam
+    return x_t @ x_s.T @ np.linalg.solve(k, y_s)
+
+
+def _read_set(path, clip=True, use_std=True, swap=False, standardised=False):
+    f = np.load(path)
+    mean, std = (f["pre_std"], f["pre_mean"]) if swap else (f["pre_mean"], f["pre_std"])
+    x = f["images"] if standardised else f["images"] * (std if use_std else 1.0) + mean
+    return (np.clip(x, 0, 1) if clip else x), f["labels"]
+
+
+def _memory(model, steps, inner_lr, args, truncate=None, field="temp_size_in_bytes"):
+    analysis = unrolled_meta_gradient(model, steps, inner_lr, truncate).lower(*args).compile().memory_analysis()
+    return getattr(analysis, field)
+
+
+def _krr_loss(f_s, y_s, f_t, y_t, lambda0):
+    return kernels.mse_loss(kernels.krr_from_features(f_s, f_t, y_s, lambda0), y_t)
+
+
+def _margin_np(labels):
+    top2 = -np.sort(-labels, axis=-1)[:, :2]
+    return np.mean(-np.minimum(top2[:, 0] - top2[:, 1], 1.0 / labels.shape[-1]))
+
+
+RIGHT = [
+    (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s + m, 0, 1)),
+    (exercises.check_label_classes, lambda y: y.argmax(-1)),
+    (exercises.check_label_classes, lambda y: jnp.argmax(y, axis=-1)),
+    (exercises.check_numpy_loader, _read_set),
+    (exercises.check_dual_ridge, _dual),
+    (exercises.check_dual_ridge, _dual_cholesky),
+    (exercises.check_dual_ridge, _dual_jnp),
+    (exercises.check_dual_ridge, _dual_jnp_converted),
+    (exercises.check_regularizer, lambda k, l0: l0 * np.trace(k) / len(k)),
+    (exercises.check_regularizer, kernels.regularizer),
+    (exercises.check_conjugate_kernel, lambda a, b: a @ b.T),
+    (exercises.check_krr_loss, _krr_loss),
+    (exercises.check_label_init, lambda y, c: (np.eye(c)[y] - 1 / c) / np.sqrt(c / 10)),
+    (exercises.check_label_init, lambda y, c: kernels.centered_one_hot(y, c, 1 / np.sqrt(c / 10))),
+    (exercises.check_margin_loss, kernels.label_margin_loss),
+    (exercises.check_margin_loss, _margin_np),
+    (exercises.check_pool_offsets, lambda m, k: (k // m) * np.arange(m)),
+]
+
+WRONG = [
+    (exercises.check_to_pixels, lambda x, m, s: x * s + m, "not clipped"),
+    (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s, 0, 1), "mean is not added back"),
+    (exercises.check_label_classes, lambda y: y.argmin(-1), "argmin"),
+    (exercises.check_label_classes, lambda y: y.max(-1), "largest scores themselves"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, clip=False), "pixels: .*not clipped"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, use_std=False), "std is forgotten"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, swap=True), "swapped"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, clip=False, standardised=True), "as they are stored"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, standardised=True), "only clipped"),
+    (exercises.check_dual_ridge, _primal, r"formed a d x d matrix \(an array of shape \(30, 30\)\)"),
+    (exercises.check_dual_ridge, _primal_jnp, "formed a d x d matrix"),
+    (exercises.check_dual_ridge, lambda x_s, y_s, x_t, lam: x_t @ x_s.T @ np.linalg.solve(x_s @ x_s.T, y_s),
+     "lam is missing"),
+    (exercises.check_dual_ridge, _dual_lam_first_entry, "first diagonal entry only"),
+    (exercises.check_regularizer, lambda k, l0: l0 * np.trace(k) / len(k) if l0 > 0.1 else 0.0,
+     r"lambda0=1e-08\): expected .*, got 0\. It looks like lambda is 0"),
+    (exercises.check_regularizer, lambda k, l0: l0 * np.trace(k), "not divided by n"),
+    (exercises.check_regularizer, lambda k, l0: l0, "lambda0 alone"),
+    (exercises.check_regularizer, lambda k, l0: l0 * np.trace(k) / len(k) ** 2, "divided by n twice"),
+    (exercises.check_conjugate_kernel, lambda a, b: a @ b.T / a.shape[1], "divided by d"),
+    (exercises.check_conjugate_kernel, lambda a, b: a.T @ b, r"expected shape \(5, 5\), got \(9, 9\).*f1.T @ f2"),
+    (exercises.check_krr_loss, lambda *a: _krr_loss(*a) * 5, "summed over targets"),
+    (exercises.check_krr_loss, lambda *a: _krr_loss(*a) * 2, "0.5 is missing"),
+    (exercises.check_krr_loss, lambda fs, ys, ft, yt, l0: _krr_loss(fs, ys, ft, yt, 0.0), "no regulariser"),
+    (exercises.check_truncation_cost, lambda model, steps, lr, args: {1: 1, 2: 2, 3: 3}[steps],
+     r"T=1, in bytes\): expected \d+, got 1\. Expected .*temp_size_in_bytes"),
+    (exercises.check_truncation_cost, lambda model, steps, lr, args: steps * 1e6, r"T=1, in bytes\): expected"),
+    (exercises.check_truncation_cost, lambda *a: _memory(*a, truncate=1), r"T=3, in bytes\).*without truncate"),
+    (exercises.check_truncation_cost, lambda *a: _memory(*a, field="argument_size_in_bytes"),
+     "argument_size_in_bytes"),
+    (exercises.check_label_init, lambda y, c: np.eye(c)[y], "plain one-hot"),
+    (exercises.check_label_init, lambda y, c: np.eye(c)[y] - 1 / c, r"C=100.*centred but not divided"),
+    (exercises.check_margin_loss, lambda y: -np.mean(np.max(y, -1)), "top score alone"),
+    (exercises.check_margin_loss, lambda y: -np.mean(np.diff(np.sort(y, -1)[:, -2:], axis=-1)), "not clamped"),
+    (exercises.check_pool_offsets, lambda m, k: np.arange(m), "0..m-1"),
+    (exercises.check_pool_offsets, lambda m, k: (k / m) * np.arange(m), r"m=4, K=10.*K // m"),
 ]
 
 
-@pytest.mark.parametrize("check, right, wrong", CASES, ids=[c[0].__name__ for c in CASES])
-def test_check_accepts_right_and_rejects_wrong(check, right, wrong, capsys):
-    assert check(right) is True
-    assert "correct" in capsys.readouterr().out
-    with pytest.raises(AssertionError):
+def _name(case):
+    return f"{case[0].__name__}-{getattr(case[1], '__name__', '')}"
+
+
+@pytest.mark.parametrize("check, right", RIGHT, ids=[_name(c) for c in RIGHT])
+def test_check_accepts_a_right_answer_and_returns_nothing(check, right, capsys):
+    assert check(right) is None
+    out = capsys.readouterr().out
+    assert out.startswith("correct: ") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("check, wrong, match", WRONG, ids=[f"{c[0].__name__}-{c[2]}" for c in WRONG])
+def test_check_rejects_a_wrong_answer_naming_the_mistake(check, wrong, match):
+    with pytest.raises(AssertionError, match=match):
         check(wrong)
 
 
-def test_primal_passes_dual_check_too():
-    assert exercises.check_dual_ridge(_primal)
-
-
-def test_truncation_cost_check():
-    assert exercises.check_truncation_cost({1: 100e6, 10: 200e6, 30: 400e6})
-    with pytest.raises(AssertionError, match="increase"):
-        exercises.check_truncation_cost({1: 100e6, 10: 100e6})
-    with pytest.raises(AssertionError, match="two"):
-        exercises.check_truncation_cost({1: 100e6})
+def test_truncation_cost_accepts_the_full_bptt_memory_and_reports_it_per_step(capsys):
+    assert exercises.check_truncation_cost(_memory) is None
+    out = capsys.readouterr().out
+    assert out.startswith("correct: full BPTT keeps every inner step: about ") and out.endswith(
+        " MB more per unrolled step\n")

@@ -56,16 +56,6 @@ def test_free_path_never_points_at_an_existing_file(tmp_path):
     assert free_path(tmp_path / "set.npz") == tmp_path / "set-3.npz"
 
 
-def test_numpy_loader_exercise_check(tmp_path):
-    from frepo_lite.exercises import check_numpy_loader
-
-    _, _, _, path = exported(tmp_path)
-    good = lambda p: (load_distilled(p).pixels(), np.load(p)["labels"])  # noqa: E731
-    assert check_numpy_loader(good, path)
-    with pytest.raises(AssertionError, match="pixels"):
-        check_numpy_loader(lambda p: (np.load(p)["images"], np.load(p)["labels"]), path)
-
-
 def test_corrupt_and_foreign_files_are_refused(tmp_path):
     _, _, _, path = exported(tmp_path)
     truncated = tmp_path / "truncated.npz"

@@ -33,7 +33,7 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import PRESETS, distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
-from frepo_lite.protocol import PROTOCOL_VERSION
+from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION
 from table1 import machine
 
 RESULTS = Path(__file__).parent / "results" / "selection"
@@ -211,10 +211,6 @@ def write_markdown(rows: list[dict]) -> None:
     (RESULTS / "selection.md").write_text("\n".join(lines) + "\n")
 
 
-PAPER = {("mnist", 1): (93.0, 64.9), ("mnist", 10): (98.6, 95.1), ("fashion_mnist", 1): (75.6, 51.4),
-         ("fashion_mnist", 10): (86.2, 73.8)}  # FRePo and random subset, paper Table 1
-
-
 def write_table1(rows: list[dict]) -> None:
     """results/table1_cpu.md: the final preset rows on the test split, beside the paper's numbers."""
     final = sorted((r for r in rows if r["split"] == "test"), key=lambda r: (r["dataset"], r["ipc"], r["trial"]))
@@ -227,7 +223,7 @@ def write_table1(rows: list[dict]) -> None:
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (paper) | "
              "evaluation networks | steps | distill time |", "|---|---|---|---|---|---|---|---|---|"]
     for r in final:
-        paper, random = PAPER.get((r["dataset"], r["ipc"]), ("", ""))
+        paper, random = PAPER_TABLE1.get(key := (r["dataset"], r["ipc"]), ""), PAPER_RANDOM.get(key, "")
         lines.append(f"| {r['dataset']} | {r['ipc']} | {pct(r)} ({100 * r['krr_acc_mean']:.1f}) | "
                      f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']} | "
                      f"{r['steps']} | {r['distill_seconds'] / 60:.1f} min |")

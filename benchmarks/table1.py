@@ -27,14 +27,10 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
-from frepo_lite.protocol import PROTOCOL_VERSION
+from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1 as PAPER, PROTOCOL_VERSION
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs")  # checkpoints and the networks of unfinished evaluations, under the working directory
-PAPER = {("mnist", 1): 93.0, ("mnist", 10): 98.6, ("mnist", 50): 99.2, ("fashion_mnist", 1): 75.6,
-         ("fashion_mnist", 10): 86.2, ("fashion_mnist", 50): 89.6}
-RANDOM_PAPER = {("mnist", 1): 64.9, ("mnist", 10): 95.1, ("mnist", 50): 97.9, ("fashion_mnist", 1): 51.4,
-                ("fashion_mnist", 10): 73.8, ("fashion_mnist", 50): 82.5}
 
 
 def machine() -> str:
@@ -70,7 +66,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     row = {"dataset": name, "ipc": ipc, "preset": preset_name, "distill_config": dataclasses.asdict(cfg),
            "eval_config": dataclasses.asdict(eval_cfg), "distill_seconds": result.history["seconds"],
            "eval_seconds_per_model": eval_seconds / eval_models, "frepo": ours, "random_subset": base,
-           "paper_frepo": PAPER.get((name, ipc)), "paper_random": RANDOM_PAPER.get((name, ipc)),
+           "paper_frepo": PAPER.get((name, ipc)), "paper_random": PAPER_RANDOM.get((name, ipc)),
            "krr_fallbacks": result.history["krr_fallbacks"], "protocol_version": PROTOCOL_VERSION,
            "machine": machine()}
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
+# The notebooks' figure style: 100 dpi, with titles, ticks and legends readable at that size.
+NOTEBOOK_STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.titlesize": 10,
+                  "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8,
+                  "legend.framealpha": 0.9, "figure.titlesize": 10}
+
+
+def use_notebook_style() -> None:
+    """Apply NOTEBOOK_STYLE to matplotlib (every notebook calls this once, after its imports)."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(NOTEBOOK_STYLE)
+
 
 def image_grid(pixels: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
     """Tile (n,H,W,C) pixels in [0,1] into one (rows*(H+pad)-pad, ncols*(W+pad)-pad, C) image."""
@@ -40,9 +52,9 @@ def plot_distilled(pixels: np.ndarray, labels: np.ndarray, class_names=None, nco
             ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
             cls = int(np.argmax(labels[k]))
             name = class_names[cls] if class_names else str(cls)
-            ax.set_title(f"{name} ({labels[k, cls]:.2f})", fontsize=7)
+            ax.set_title(f"{name} ({labels[k, cls]:.2f})", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -56,7 +68,7 @@ def plot_labels(labels: np.ndarray, class_names=None, title: str = "learned labe
     ax.set_xlabel("class")
     ax.set_ylabel("distilled image")
     if class_names:
-        ax.set_xticks(range(len(class_names)), class_names, rotation=90, fontsize=7)
+        ax.set_xticks(range(len(class_names)), class_names, rotation=90, fontsize=8)
     ax.set_title(title)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()

@@ -16,3 +16,13 @@ def test_snapshot_viewer_scrubs_and_refuses_an_empty_history():
     assert seen == [1.0, 0.0, 0.5]
     with pytest.raises(ValueError, match="snapshot_every"):
         snapshot_viewer([], lambda x: x)
+
+
+def test_notebook_style_is_readable():
+    import matplotlib.pyplot as plt
+
+    from frepo_lite.viz import NOTEBOOK_STYLE, use_notebook_style
+
+    use_notebook_style()
+    assert plt.rcParams["figure.dpi"] >= 100 and NOTEBOOK_STYLE["figure.dpi"] >= 100
+    assert min(plt.rcParams[k] for k in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize")) >= 8

@@ -103,9 +103,10 @@ def _check_fields(cfg, positive=(), non_negative=(), positive_float=()) -> None:
 PRESETS: dict[str, DistillConfig] = {
     # The reference protocol of the paper (DESIGN.md section 1); the paper ran up to 2M steps on a GPU.
     "paper": DistillConfig(steps=20000),
-    # Best accuracy within 15 minutes of distillation on a 2-core CPU. Width, real batch and steps make a
-    # run fit that time; LAMB's learning rate, the online batch of 50 distilled images and the BatchNorm
-    # momentum were chosen on the validation split (benchmarks/README.md, results/selection/).
+    # Best accuracy within 15 minutes of distillation on a 2-core CPU. The steps make a run fit that time;
+    # width and real batch (against others at the same time), LAMB's learning rate, the online batch of 50
+    # distilled images and the BatchNorm momentum were chosen on the validation split (benchmarks/README.md,
+    # results/selection/).
     "cpu": DistillConfig(steps=3000, width=32, real_batch=256, lr=3e-3, online_batch=50),
 }
 # The `cpu` preset's steps by images per class: what fits 15 minutes of distillation on a 2-core CPU.

@@ -124,3 +124,26 @@ def snapshot_viewer(snapshots: list[dict], to_pixels, labels: np.ndarray | None 
     box.show = show
     show(slider.value)
     return box
+
+
+def plot_transfer_matrix(rows: list[dict], title: str = "test accuracy (%) by evaluation architecture"):
+    """Heat map of evaluate_transfer's rows: sets down, architectures across, mean +- std (%) in each cell."""
+    import matplotlib.pyplot as plt
+
+    from .transfer import transfer_matrix
+
+    sets, archs, mean, std = transfer_matrix(rows)
+    fig, ax = plt.subplots(figsize=(1.1 * len(archs) + 2.5, 0.5 * len(sets) + 1.5))
+    im = ax.imshow(100 * mean, cmap="viridis", aspect="auto")
+    for i in range(len(sets)):
+        for j in range(len(archs)):
+            if np.isfinite(mean[i, j]):
+                bright = mean[i, j] > np.nanmean(mean)
+                ax.text(j, i, f"{100 * mean[i, j]:.1f}\n±{100 * std[i, j]:.1f}", ha="center", va="center",
+                        fontsize=8, color="black" if bright else "white")
+    ax.set_xticks(range(len(archs)), archs, rotation=30, ha="right")
+    ax.set_yticks(range(len(sets)), sets)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="accuracy (%)")
+    fig.tight_layout()
+    return fig

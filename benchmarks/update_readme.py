@@ -9,15 +9,17 @@ import pathlib
 import re
 
 NOTEBOOKS = {
-    "00_quickstart": "distill MNIST to 10 images, look at the images and learned labels, compare with 10 random "
-                     "real images, export",
+    "00_quickstart": "distill MNIST to 10 images (or load the stored set), look at the images and learned labels, "
+                     "compare with 10 random real images, export; the kernel's peak memory",
     "01_krr_and_conjugate_kernels": "ridge regression primal vs dual (timed), conjugate kernels of random vs trained "
-                                    "networks, KRR on MNIST as the support grows, the regulariser (chosen on the "
-                                    "validation split) and conditioning, last-layer training converging to KRR",
+                                    "networks, KRR as the support grows, the regulariser (chosen on the validation "
+                                    "split) and the float32 spectrum, last-layer training converging to KRR",
     "02_meta_gradients_through_krr": "back-propagating the KRR loss into images; overfitting one fixed network; "
-                                     "FRePo's pool; unrolled BPTT (full, truncated): time, memory and result measured",
-    "03_frepo": "the full algorithm: pool, online updates, resets; evaluation by fresh networks and KRR vs a random "
-                "subset; ablation of order, labels, m and K; export; snapshot viewer",
+                                     "FRePo's pool; unrolled BPTT: time, memory and result measured; FRePo against "
+                                     "1-step truncated BPTT over a longer run (paper Fig. 8)",
+    "03_frepo": "the full algorithm, one step written out and checked against the compiled one; 10 images/class; "
+                "learned labels read from the data; evaluation vs a random subset; an ablation of labels, m and K "
+                "with its noise; export; snapshot viewer",
 }
 RESULTS = pathlib.Path("benchmarks/results")
 

@@ -370,6 +370,6 @@ def check_pool_offsets(fn) -> None:
             "the counters are 0..m-1, not spaced K // m apart": i,
             "K / m is a float: step counters are integers, use K // m": (k / m) * i,
             "the counters start at K // m instead of 0": (k // m) * (i + 1),
-            "the counters run up to K (np.linspace), but a model is reset when it reaches K": np.linspace(0, k, m),
+            "np.linspace(0, K, m) spaces the counters K / (m - 1) apart; the spacing is K // m": np.linspace(0, k, m),
         }, hint="Expected (K // m) * i for i = 0..m-1.")
     _ok("pool models start at evenly spaced ages, so one is always young and one nearly reset")

@@ -1,0 +1,16 @@
+"""pytest (nbval) runs every notebook here in smoke mode: `python -m pytest notebooks` or the whole suite.
+
+The notebooks' `parameters` cell reads FREPO_SMOKE; the kernels nbval starts inherit this process's
+environment and run in this folder, so a relative FREPO_DATA_DIR is made absolute first. Without the
+offline datasets (FREPO_DATA_DIR) the notebooks would try to download them: they are skipped instead.
+"""
+import os
+from pathlib import Path
+
+os.environ["FREPO_SMOKE"] = "1"
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+if os.environ.get("FREPO_DATA_DIR"):
+    os.environ["FREPO_DATA_DIR"] = str(Path(os.environ["FREPO_DATA_DIR"]).resolve())
+    collect_ignore_glob = []
+else:
+    collect_ignore_glob = ["*.ipynb"]

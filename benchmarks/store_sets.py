@@ -3,9 +3,9 @@
     python benchmarks/store_sets.py
 
 Reads the test rows of `benchmarks/results/selection/selection.json` (one per dataset and size), copies
-each row's set from `runs/select/` (or from `benchmarks/results/distilled/cpu_*.npz`, where the report
-also copies them) to `frepo_lite/stored/` and writes `frepo_lite/stored/index.json` with its measured
-accuracy. Run after `select_preset.py report`.
+each row's set from `benchmarks/results/distilled/cpu_*.npz` (where the report puts them) to
+`frepo_lite/stored_sets/` and writes `frepo_lite/stored_sets/index.json` with its measured accuracy. Run
+after `select_preset.py report`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SELECTION = ROOT / "benchmarks" / "results" / "selection" / "selection.json"
 DISTILLED = ROOT / "benchmarks" / "results" / "distilled"
-STORED = ROOT / "frepo_lite" / "stored"
+STORED = ROOT / "frepo_lite" / "stored_sets"
 REPORT_COMMAND = "benchmarks/select_preset.py report"
 
 

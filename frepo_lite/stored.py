@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .export import DistilledSet, load_distilled
 
-STORED_DIR = Path(__file__).resolve().parent / "stored"
+STORED_DIR = Path(__file__).resolve().parent / "stored_sets"
 
 
 def stored_index() -> dict:

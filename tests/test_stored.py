@@ -37,6 +37,7 @@ def test_a_missing_stored_set_says_what_exists():
 
 def test_stored_sets_are_package_data():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    patterns = setuptools["package-data"]["frepo_lite"]
-    files = {p.name for pattern in patterns for p in (ROOT / "frepo_lite").glob(pattern)}
+    assert "frepo_lite.stored_sets" in setuptools["packages"]
+    patterns = setuptools["package-data"]["frepo_lite.stored_sets"]
+    files = {p.name for pattern in patterns for p in STORED_DIR.glob(pattern)}
     assert "index.json" in files and {e["file"] for e in stored_index().values()} <= files

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import screen  # noqa: E402
 import select_preset  # noqa: E402
+import transfer as transfer_bench  # noqa: E402
 
 
 class FakeResult:
@@ -73,3 +74,32 @@ def test_screening_evaluates_on_the_validation_split(tmp_path, monkeypatch, toy)
     screen.cmd_run(Args, {"t": {}})
     assert calls == ["val"]
     assert json.loads((tmp_path / "screen.json").read_text())[0]["frepo"]["split"] == "val"
+
+
+def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
+    configs, evaluated = [], []
+
+    def fake_distill(data, cfg, **kw):
+        configs.append((cfg.arch, cfg.norm, cfg.images_per_class))
+        return FakeResult(n=3)
+
+    def fake_transfer(sets, data, archs, cfg, split, resume_dir):
+        evaluated.append((list(sets), archs, split, cfg.width, cfg.num_models))
+        return [{"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.01, "accs": [0.5], "split": split}
+                for s in sets for a in archs]
+
+    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(transfer_bench, "distill", fake_distill)
+    monkeypatch.setattr(transfer_bench, "evaluate_transfer", fake_transfer)
+    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+    transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN", "AlexNet",
+                         "--eval-width", "32", "--eval-models", "2"])
+    assert configs == [("conv", "batch", 1), ("conv", "instance", 1), ("conv", "none", 1), ("dc_conv", "instance", 1)]
+    assert evaluated == [(["Conv-BN", "Conv-IN", "Conv-NN", "DC ConvNet-IN", "random real subset"],
+                          ["Conv-NN", "AlexNet"], "test", 32, 2)]
+    table = (tmp_path / "results" / "transfer_mnist.md").read_text()
+    assert "| random real subset | 50.0 ± 1.0 | 50.0 ± 1.0 |" in table and "test machine" in table
+    saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
+    assert len(saved["rows"]) == 10 and saved["eval_width"] == 32 and "--eval-width 32" in saved["command"]

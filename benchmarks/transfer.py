@@ -1,0 +1,99 @@
+"""Cross-architecture transfer (paper Table 2, App. C.6): sets distilled with different pool architectures,
+each trained on by every evaluation architecture, beside a random real subset of the same size.
+
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/transfer.py                     # MNIST and Fashion-MNIST
+    python benchmarks/transfer.py --datasets mnist --eval-width 32 --eval-models 2      # what a 2-core CPU affords
+
+Each pool architecture's set is the `cpu` preset at --ipc images/class with only the pool's architecture
+changed, distilled resumably under runs/transfer/; every set is then evaluated on each architecture of
+frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the protocol's recipe at --eval-width,
+resumable, test split: this table reports, it chooses nothing). Writes
+benchmarks/results/transfer_<dataset>.json and .md with the machine that made them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from frepo_lite.data import load_dataset
+from frepo_lite.distill import distill, preset
+from frepo_lite.evaluate import EvalConfig, random_subset
+from frepo_lite.protocol import PROTOCOL_VERSION
+from frepo_lite.transfer import TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
+from table1 import machine
+
+RESULTS = Path(__file__).parent / "results"
+RUNS = Path("runs") / "transfer"
+# The pool architectures of the paper's transfer study: (arch, norm) of the distillation's pool networks.
+POOLS = {"Conv-BN": ("conv", "batch"), "Conv-IN": ("conv", "instance"), "Conv-NN": ("conv", "none"),
+         "DC ConvNet-IN": ("dc_conv", "instance")}
+RANDOM = "random real subset"
+
+
+def distill_sets(data, dataset: str, ipc: int, pools: list[str], steps: int | None) -> tuple[dict, dict]:
+    """{set name: (images, labels)} for each pool architecture (distilled, resumable) and the random subset of
+    the same size, and {set name: distillation settings and seconds}."""
+    sets, recipes = {}, {}
+    RUNS.mkdir(parents=True, exist_ok=True)
+    for name in pools:
+        arch, norm = POOLS[name]
+        overrides = {"steps": steps} if steps else {}
+        cfg = preset("cpu", dataset, images_per_class=ipc, arch=arch, norm=norm, **overrides)
+        tag = name.replace(" ", "_")
+        result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{tag}_{cfg.steps}.ckpt", progress=True)
+        sets[name] = (result.images, result.labels)
+        recipes[name] = {**dataclasses.asdict(cfg), "seconds": round(result.history["seconds"], 1)}
+    sets[RANDOM] = random_subset(data, ipc, seed=0)
+    recipes[RANDOM] = {"images_per_class": ipc, "seed": 0}
+    return sets, recipes
+
+
+def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
+    """The results as a markdown table: sets down, evaluation architectures across, mean +- std (%)."""
+    sets, archs, mean, std = transfer_matrix(rows)
+    lines = [f"# Cross-architecture transfer: {dataset}, {ipc} images/class (measured)", "",
+             f"Test accuracy (%), mean ± std over {meta['eval_models']} networks of each architecture trained from "
+             f"scratch on each set (evaluation width {meta['eval_width']} where the architecture has one). Rows: "
+             "the pool architecture the set was distilled with (`cpu` preset), and a random real subset of the same "
+             "size.", "",
+             "| set | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
+    for i, name in enumerate(sets):
+        lines.append(f"| {name} | " + " | ".join(f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(mean[i], std[i]))
+                     + " |")
+    lines += ["", f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}; "
+              f"{meta['wall_minutes']:.0f} minutes in all.", "", f"Reproduce: `{meta['command']}`."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
+    p.add_argument("--ipc", type=int, default=10, help="images per class")
+    p.add_argument("--pools", nargs="+", default=list(POOLS), choices=list(POOLS))
+    p.add_argument("--archs", nargs="+", default=list(TRANSFER_ARCHS), choices=list(TRANSFER_ARCHS))
+    p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
+    p.add_argument("--eval-width", type=int, default=128, help="width of the evaluation networks (protocol: 128)")
+    p.add_argument("--eval-models", type=int, default=5, help="networks per set and architecture (protocol: 5)")
+    args = p.parse_args(argv)
+    command = "python benchmarks/transfer.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models)
+    for dataset in args.datasets:
+        t0 = time.perf_counter()
+        data = load_dataset(dataset)
+        sets, recipes = distill_sets(data, dataset, args.ipc, args.pools, args.steps)
+        rows = evaluate_transfer(sets, data, args.archs, cfg, split="test", resume_dir=RUNS / "eval")
+        meta = {"dataset": dataset, "ipc": args.ipc, "eval_width": args.eval_width, "eval_models": args.eval_models,
+                "machine": machine(), "protocol_version": PROTOCOL_VERSION, "command": command.strip(),
+                "wall_minutes": (time.perf_counter() - t0) / 60, "recipes": recipes}
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"transfer_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
+        (RESULTS / f"transfer_{dataset}.md").write_text(markdown(dataset, args.ipc, rows, meta))
+        print(markdown(dataset, args.ipc, rows, meta))
+
+
+if __name__ == "__main__":
+    main()

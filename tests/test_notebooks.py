@@ -1,7 +1,7 @@
 """The notebooks: committed in a clean state with real outputs, exercises in the instructor's layout.
 
 Every notebook also runs in smoke mode under nbval (`python -m pytest notebooks`, collected by the
-default test command; see notebooks/conftest.py). The papermill test here checks that injected
+default test command; see the root conftest.py). The papermill test here checks that injected
 parameters reach a notebook; it needs the real MNIST / Fashion-MNIST files (FREPO_DATA_DIR, as CI sets
 it); deselect it with `-m "not notebooks"`.
 """

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import kernels
+
 
 def _describe(got: np.ndarray, want: np.ndarray) -> str:
     """'expected ..., got ...' for two float64 arrays of the same shape."""
@@ -228,7 +230,8 @@ def check_regularizer(fn) -> None:
     for name, k in cases.items():
         n, trace = len(k), np.trace(k)
         for lambda0 in (1e-8, 1e-6, 1e-3, 0.5, 100.0):
-            _close(fn(k, lambda0), lambda0 * trace / n, f"regularizer ({name}, lambda0={lambda0:g})", mistakes={
+            want = kernels.regularizer(k, lambda0)
+            _close(fn(k, lambda0), want, f"regularizer ({name}, lambda0={lambda0:g})", mistakes={
                 "lambda is 0 (even a tiny lambda0 must give a positive lambda)": 0.0,
                 "lambda0 * trace(K): the trace is not divided by n": lambda0 * trace,
                 "lambda0 alone: lambda must scale with the kernel": lambda0,
@@ -247,7 +250,8 @@ def check_conjugate_kernel(fn) -> None:
                         a @ b.T / a.shape[1]}
         if len(a) == len(b):
             mistakes["f1.T @ f2: a d x d matrix over features, not the kernel between examples"] = a.T @ b
-        _close(fn(a, b), a @ b.T, f"conjugate kernel, {name}", mistakes=mistakes, hint="Expected K = f1 @ f2.T.")
+        _close(fn(a, b), kernels.conjugate_kernel(a, b), f"conjugate kernel, {name}", mistakes=mistakes,
+               hint="Expected K = f1 @ f2.T.")
     _ok("K = F1 F2^T")
 
 
@@ -266,7 +270,8 @@ def check_krr_loss(fn) -> None:
     for lambda0 in (1e-2, 1.0):
         r = residual(lambda0 * np.trace(k_ss) / len(k_ss))
         sq = np.sum(r ** 2, -1)
-        _close(fn(f_s, y_s, f_t, y_t, lambda0), 0.5 * sq.mean(), f"KRR loss (lambda0={lambda0:g})", rtol=1e-3,
+        want = kernels.mse_loss(kernels.krr_from_features(f_s, f_t, y_s, lambda0), y_t)
+        _close(fn(f_s, y_s, f_t, y_t, lambda0), want, f"KRR loss (lambda0={lambda0:g})", rtol=1e-3,
                mistakes={"the squared errors are summed over targets instead of averaged": 0.5 * sq.sum(),
                          "the factor 0.5 is missing": sq.mean(),
                          "the mean runs over targets and classes (divides by C too)": 0.5 * np.mean(r ** 2),
@@ -334,7 +339,8 @@ def check_label_init(fn) -> None:
     y = np.array([0, 3, 9, 3])
     for c in (10, 100):
         one_hot = np.eye(c)[y]
-        _close(fn(y, c), (one_hot - 1 / c) / np.sqrt(c / 10), f"label init (C={c})", mistakes={
+        want = kernels.centered_one_hot(y, c, 1 / np.sqrt(c / 10))
+        _close(fn(y, c), want, f"label init (C={c})", mistakes={
             "the plain one-hot labels (not centred, not scaled)": one_hot,
             "the labels are centred but not divided by sqrt(C/10)": one_hot - 1 / c,
             "the labels are scaled but not centred (one_hot - 1/C)": one_hot / np.sqrt(c / 10),
@@ -352,7 +358,8 @@ def check_margin_loss(fn) -> None:
         labels[np.arange(4), rng.integers(0, c, 4)] += 0.6  # half the rows have a gap beyond 1/C
         top = -np.sort(-labels, -1)
         gap = top[:, 0] - top[:, 1]
-        _close(fn(labels.astype(np.float32)), np.mean(-np.minimum(gap, 1 / c)), f"label margin loss (C={c})",
+        labels = labels.astype(np.float32)
+        _close(fn(labels), kernels.label_margin_loss(labels), f"label margin loss (C={c})",
                mistakes={"the top score alone, not its margin over the second (-mean(top1))": -top[:, 0].mean(),
                          "the margin is not clamped at 1/C": -gap.mean(),
                          "the margin is clamped at 0.1 whatever C is, not at 1/C": np.mean(-np.minimum(gap, 0.1)),

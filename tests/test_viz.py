@@ -26,3 +26,15 @@ def test_notebook_style_is_readable():
     use_notebook_style()
     assert plt.rcParams["figure.dpi"] >= 100 and NOTEBOOK_STYLE["figure.dpi"] >= 100
     assert min(plt.rcParams[k] for k in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize")) >= 8
+
+
+def test_transfer_matrix_figure_writes_each_cell_and_labels_the_axes():
+    from frepo_lite.viz import plot_transfer_matrix
+
+    rows = [{"set": s, "arch": a, "acc_mean": m, "acc_std": 0.01} for s, a, m in
+            (("FRePo", "Conv-NN", 0.9), ("FRePo", "AlexNet", 0.8), ("random", "Conv-NN", 0.6))]
+    fig = plot_transfer_matrix(rows)
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["60.0\n±1.0", "80.0\n±1.0", "90.0\n±1.0"]  # missing pair: no text
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Conv-NN", "AlexNet"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["FRePo", "random"]

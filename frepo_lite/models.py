@@ -105,15 +105,21 @@ class DCConv(nn.Module):
 
 
 class AlexNet(nn.Module):
-    """AlexNet for 32 px: 128-5x5, 192-5x5, 256-3x3, 192-3x3, 192-3x3 convs, 2x2 max pools after 1, 2, 5."""
+    """AlexNet for 32 px: 128-5x5, 192-5x5, 256-3x3, 192-3x3, 192-3x3 convs, 2x2 max pools after 1, 2, 5.
+
+    Those are the channels at width 128 (the paper's network); another width scales them all in proportion
+    (width 32: 32, 48, 64, 48, 48), for evaluations a CPU can afford.
+    """
 
     num_classes: int
+    width: int = 128
     norm: str = "none"
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         x = _pad_to_32(x)
-        for i, (ch, k) in enumerate([(128, 5), (192, 5), (256, 3), (192, 3), (192, 3)]):
+        w = self.width
+        for i, (ch, k) in enumerate([(w, 5), (3 * w // 2, 5), (2 * w, 3), (3 * w // 2, 3), (3 * w // 2, 3)]):
             x = Conv2D(ch, (k, k), padding=k // 2)(x)
             x = nn.relu(norm_layer(self.norm, train)(x) if i > 0 else x)
             if i in (0, 1, 4):
@@ -161,17 +167,23 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """ResNet-18 for 32 px (3x3 stem, no max pool); the feature is the last 4x4x512 map flattened."""
+    """ResNet-18 for 32 px (3x3 stem, no max pool); the feature is the last 4x4x(4 width) map flattened.
+
+    Width 128 is the standard network (stages of 64, 128, 256, 512 channels); another width scales every
+    stage in proportion (width 32: 16, 32, 64, 128), for evaluations a CPU can afford.
+    """
 
     num_classes: int
+    width: int = 128
     norm: str = "instance"
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         x = _pad_to_32(x)
-        x = Conv2D(64, (3, 3), padding=1, use_bias=False)(x)
+        stages = (max(1, self.width // 2), self.width, 2 * self.width, 4 * self.width)
+        x = Conv2D(stages[0], (3, 3), padding=1, use_bias=False)(x)
         x = nn.relu(norm_layer(self.norm, train)(x))
-        for i, ch in enumerate((64, 128, 256, 512)):
+        for i, ch in enumerate(stages):
             for j in range(2):
                 x = BasicBlock(ch, 2 if (i > 0 and j == 0) else 1, self.norm)(x, train)
         features = x.reshape(x.shape[0], -1)
@@ -194,11 +206,11 @@ def make_model(arch: str, num_classes: int, resolution: int = 32, width: int = 1
     if arch == "dc_conv":
         return DCConv(num_classes, width, depth_for_resolution(resolution), **kw)
     if arch == "alexnet":
-        return AlexNet(num_classes, **kw)
+        return AlexNet(num_classes, width, **kw)
     if arch == "vgg11":
         return VGG11(num_classes, width, **kw)
     if arch == "resnet18":
-        return ResNet18(num_classes, **kw)
+        return ResNet18(num_classes, width, **kw)
     raise ValueError(f"Unknown architecture {arch!r}; choose one of {ARCHS}")
 
 

@@ -82,6 +82,17 @@ def test_resnet18():
     assert n_params(v) == convs + bn + 8192 * 10 + 10
 
 
+@pytest.mark.parametrize("arch,feat_dim", [("alexnet", 4 * 4 * 48), ("resnet18", 4 * 4 * 128),
+                                           ("vgg11", 32), ("dc_conv", 4 * 4 * 32)])
+def test_transfer_architectures_scale_with_width(arch, feat_dim):
+    # width 128 is the paper's network (tests above); width 32 a quarter of its channels in every layer
+    model = make_model(arch, 10, 32, width=32)
+    v = init_model(model, jax.random.PRNGKey(0), (32, 32, 3))
+    assert apply_model(model, v, jnp.zeros((2, 32, 32, 3)))[0].shape == (2, feat_dim)
+    widths = {leaf.shape[-1] for leaf in jax.tree.leaves(v["params"]) if leaf.ndim == 4}
+    assert max(widths) == {"alexnet": 64, "resnet18": 128, "vgg11": 32, "dc_conv": 32}[arch]
+
+
 def test_28px_inputs_are_padded_for_other_architectures():
     model = make_model("alexnet", 10, 28)
     v = init_model(model, jax.random.PRNGKey(0), (28, 28, 1))

@@ -2,7 +2,7 @@
 each trained on by every evaluation architecture, beside a random real subset of the same size.
 
     FREPO_DATA_DIR=../shared/datasets python benchmarks/transfer.py                     # MNIST and Fashion-MNIST
-    python benchmarks/transfer.py --datasets mnist --eval-width 32 --eval-models 2      # what a 2-core CPU affords
+    python benchmarks/transfer.py --datasets mnist --eval-width 32 --eval-models 2 --eval-steps 500  # a 2-core CPU
 
 Each pool architecture's set is the `cpu` preset at --ipc images/class with only the pool's architecture
 changed, distilled resumably under runs/transfer/; every set is then evaluated on each architecture of
@@ -57,7 +57,8 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
     sets, archs, mean, std = transfer_matrix(rows)
     lines = [f"# Cross-architecture transfer: {dataset}, {ipc} images/class (measured)", "",
              f"Test accuracy (%), mean ± std over {meta['eval_models']} networks of each architecture trained from "
-             f"scratch on each set (evaluation width {meta['eval_width']} where the architecture has one). Rows: "
+             f"scratch on each set for {meta['eval_steps']} steps (width {meta['eval_width']}; 128 is the paper's "
+             "networks, a smaller width scales every layer's channels). Rows: "
              "the pool architecture the set was distilled with (`cpu` preset), and a random real subset of the same "
              "size.", "",
              "| set | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
@@ -78,15 +79,18 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
     p.add_argument("--eval-width", type=int, default=128, help="width of the evaluation networks (protocol: 128)")
     p.add_argument("--eval-models", type=int, default=5, help="networks per set and architecture (protocol: 5)")
+    p.add_argument("--eval-steps", type=int, help="training steps of each network (default: the protocol's, "
+                   "2000 for 100 images)")
     args = p.parse_args(argv)
     command = "python benchmarks/transfer.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models)
+    cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps)
     for dataset in args.datasets:
         t0 = time.perf_counter()
         data = load_dataset(dataset)
         sets, recipes = distill_sets(data, dataset, args.ipc, args.pools, args.steps)
         rows = evaluate_transfer(sets, data, args.archs, cfg, split="test", resume_dir=RUNS / "eval")
         meta = {"dataset": dataset, "ipc": args.ipc, "eval_width": args.eval_width, "eval_models": args.eval_models,
+                "eval_steps": rows[0]["steps"] if rows else None,
                 "machine": machine(), "protocol_version": PROTOCOL_VERSION, "command": command.strip(),
                 "wall_minutes": (time.perf_counter() - t0) / 60, "recipes": recipes}
         RESULTS.mkdir(parents=True, exist_ok=True)

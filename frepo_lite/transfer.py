@@ -37,7 +37,7 @@ def evaluate_transfer(sets: dict, dataset: Dataset, archs: list[str] | None = No
     cfg: the evaluation recipe; its arch and norm are replaced by each architecture's. resume_dir: where each
     finished network is kept (see evaluate_support), so an interrupted table resumes where it stopped.
     Returns one row per (set, architecture): {'set', 'arch', 'network', 'acc_mean', 'acc_std', 'accs',
-    'split'} with accuracies in [0, 1].
+    'split', 'steps'} with accuracies in [0, 1] and the training steps of each network.
     """
     archs = list(TRANSFER_ARCHS) if archs is None else list(archs)
     unknown = [a for a in archs if a not in TRANSFER_ARCHS]
@@ -53,7 +53,8 @@ def evaluate_transfer(sets: dict, dataset: Dataset, archs: list[str] | None = No
         result = evaluate_support(images, labels, dataset, cfg.replace(arch=arch_id, norm=norm), split=split,
                                   progress=False, resume_dir=resume_dir)
         rows.append({"set": name, "arch": arch, "network": result["network"], "acc_mean": result["acc_mean"],
-                     "acc_std": result["acc_std"], "accs": result["accs"], "split": result["split"]})
+                     "acc_std": result["acc_std"], "accs": result["accs"], "split": result["split"],
+                     "steps": result["steps"]})
     return rows
 
 

@@ -36,7 +36,7 @@ def test_transfer_rows_matrix_and_resume(tmp_path, monkeypatch):
     rows = evaluate_transfer(sets, data, ["Conv-NN", "Conv-BN"], cfg, resume_dir=tmp_path, progress=False)
     assert [(r["set"], r["arch"]) for r in rows] == [("a", "Conv-NN"), ("a", "Conv-BN"), ("b", "Conv-NN"),
                                                      ("b", "Conv-BN")]
-    assert rows[1]["network"] == "Conv-BN width 8" and len(rows[0]["accs"]) == 2
+    assert rows[1]["network"] == "Conv-BN width 8" and len(rows[0]["accs"]) == 2 and rows[0]["steps"] == 3
     names, archs, mean, std = transfer_matrix(rows)
     assert names == ["a", "b"] and archs == ["Conv-NN", "Conv-BN"] and mean[1, 1] == rows[3]["acc_mean"]
 

@@ -380,3 +380,90 @@ def check_pool_offsets(fn) -> None:
             "np.linspace(0, K, m) spaces the counters K / (m - 1) apart; the spacing is K // m": np.linspace(0, k, m),
         }, hint="Expected (K // m) * i for i = 0..m-1.")
     _ok("pool models start at evenly spaced ages, so one is always young and one nearly reset")
+
+
+# notebook 05 ----------------------------------------------------------------------------------------
+
+def check_label_margin(fn) -> None:
+    """fn(labels (n,C)) -> (n,) each label's largest score minus its second largest."""
+    from . import labels as label_stats
+
+    rng = np.random.default_rng(5)
+    labels = rng.normal(scale=0.2, size=(6, 5))
+    labels[0, 1] = labels[0, 3] = 0.9  # a tie at the top: margin 0
+    ordered = -np.sort(-labels, -1)
+    _close(fn(labels), label_stats.label_margin(labels), "label margin", mistakes={
+        "the largest minus the smallest score, not minus the second largest": ordered[:, 0] - ordered[:, -1],
+        "the largest score minus the mean score": ordered[:, 0] - labels.mean(-1),
+        "the second largest minus the largest (the sign is flipped)": ordered[:, 1] - ordered[:, 0],
+        "the largest score alone (the confidence), not its margin": ordered[:, 0],
+    }, hint="Expected, for each row, top1 - top2 (a tie at the top gives 0).")
+    _ok("the margin is the gap between a label's two largest scores")
+
+
+def check_class_similarity(fn) -> None:
+    """fn(labels (n,C), classes (n,), num_classes C) -> (C,C): row i is the mean label of the images of class i."""
+    from . import labels as label_stats
+
+    rng = np.random.default_rng(6)
+    classes = np.array([0, 0, 1, 2, 2, 2, 1, 0])
+    labels = rng.normal(size=(8, 3))
+    want = label_stats.class_similarity(labels, classes, 3)
+    sums = np.stack([labels[classes == c].sum(0) for c in range(3)])
+    _close(fn(labels, classes, 3), want, "class similarity", mistakes={
+        "the rows are summed over the images of a class, not averaged": sums,
+        "the matrix is transposed: row i must be the mean label of class i's images": want.T,
+        "the mean of the labels over all images, whatever their class": np.tile(labels.mean(0), (3, 1)),
+    }, hint="Expected out[i] = labels[classes == i].mean(axis=0).")
+    _ok("each row is the average label of one class's distilled images")
+
+
+def check_spearman(fn) -> None:
+    """fn(a (n,), b (n,)) -> Spearman's rank correlation: Pearson's correlation of the ranks."""
+    from . import labels as label_stats
+
+    a = np.array([0.1, 0.5, 0.2, 3.0, 0.3, 0.05])
+    b = np.array([1.0, 2.0, 1.5, 2.1, 1.9, 0.0])  # the same order as a except one swap; a has an outlier
+    for x, y, case in ((a, b, "one swap, one outlier"), (a, -b ** 3, "a decreasing relation")):
+        want = label_stats.rank_correlation(x, y)
+        _close(fn(x, y), want, f"rank correlation ({case})", rtol=1e-6, mistakes={
+            "Pearson's correlation of the values themselves: rank them first": np.corrcoef(x, y)[0, 1],
+            "the correlation of the sorting permutations (argsort), not of the ranks (argsort of argsort)":
+                np.corrcoef(np.argsort(x), np.argsort(y))[0, 1],
+        }, hint="Expected Pearson's correlation of the ranks of a and of b.")
+    _ok("rank correlation compares orders, so one large value does not dominate it")
+
+
+# notebook 04 ----------------------------------------------------------------------------------------
+
+def check_conv_params(fn) -> None:
+    """fn(c_in, c_out, k) -> the parameter count of a k x k convolution with a bias: k*k*c_in*c_out + c_out."""
+    for c_in, c_out, k in ((3, 32, 3), (1, 128, 5), (64, 64, 1)):
+        want = k * k * c_in * c_out + c_out
+        _close(fn(c_in, c_out, k), want, f"conv parameters (c_in={c_in}, c_out={c_out}, k={k})", rtol=0.0, mistakes={
+            "the bias is missing (+ c_out)": k * k * c_in * c_out,
+            "the kernel is k x c_in x c_out, not k x k x c_in x c_out": k * c_in * c_out + c_out,
+            "the bias has c_in entries; it has one per output channel": k * k * c_in * c_out + c_in,
+        }, hint="Expected k*k*c_in*c_out weights plus c_out biases.")
+    _ok("a k x k convolution has k*k*c_in*c_out weights and c_out biases")
+
+
+def check_instance_norm(fn) -> None:
+    """fn(x (n,H,W,C), eps) -> x normalised per image and per channel over H and W: (x - mean) / sqrt(var + eps)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 5, 4, 2)) * np.array([1.0, 4.0]) + np.array([0.5, -2.0])
+    x[1] *= 3.0  # images of different contrast
+    eps = 1e-5
+
+    def norm(axes):
+        mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+        return (x - mean) / np.sqrt(var + eps)
+
+    _close(fn(x, eps), norm((1, 2)), "instance norm", rtol=1e-4, mistakes={
+        "statistics over the batch too (axes 0, 1, 2): that is batch norm": norm((0, 1, 2)),
+        "statistics over the channels too (axes 1, 2, 3): that is layer norm": norm((1, 2, 3)),
+        "the mean is not subtracted": x / np.sqrt(x.var((1, 2), keepdims=True) + eps),
+        "divided by the variance instead of the standard deviation": (x - x.mean((1, 2), keepdims=True))
+        / (x.var((1, 2), keepdims=True) + eps),
+    }, hint="Expected mean and variance over H and W (axes 1, 2) of each image and channel.")
+    _ok("instance norm removes each image's own per-channel mean and scale")

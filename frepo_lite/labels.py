@@ -96,11 +96,34 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def most_mixed_pairs(similarity: np.ndarray, class_names: list[str], k: int = 3) -> list[str]:
-    """Sentences generated from a class-similarity matrix (C, C): its k largest off-diagonal entries, as
-    'label of <row class> gives <column class> <value>', largest first."""
+def most_mixed_pairs(similarity: np.ndarray, class_names: list[str], k: int = 3,
+                     phrase: str = "label of {row} gives {col} {value:+.2f}") -> list[str]:
+    """Sentences generated from a square class matrix (C, C), e.g. a class-similarity or a confusion matrix:
+    its k largest off-diagonal entries, largest first, each written by `phrase` with {row}, {col} (class
+    names) and {value} (e.g. phrase="{row} taken for {col} {value:.0%}" for a confusion matrix)."""
     similarity = np.asarray(similarity)
     masked = np.where(np.eye(len(similarity), dtype=bool), -np.inf, similarity)
     order = np.argsort(-masked, axis=None)[:k]
-    return [f"label of {class_names[i]} gives {class_names[j]} {similarity[i, j]:+.2f}"
+    return [phrase.format(row=class_names[i], col=class_names[j], value=similarity[i, j])
             for i, j in (np.unravel_index(o, similarity.shape) for o in order)]
+
+
+def nearest_real_images(queries: np.ndarray, pool: np.ndarray, k: int = 3, batch: int = 4096) -> np.ndarray:
+    """(n, k) indices into `pool` of the k images nearest to each query by Euclidean distance, nearest first.
+
+    queries (n,H,W,C) and pool (N,H,W,C) in one space (e.g. distilled images and the real training set, both
+    in model space); the pool is scanned `batch` images at a time.
+    """
+    queries = np.asarray(queries, np.float32).reshape(len(queries), -1)
+    pool = np.asarray(pool, np.float32)
+    if pool.shape[1:] and int(np.prod(pool.shape[1:])) != queries.shape[1]:
+        raise ValueError(f"queries and pool must have the same image shape, got {queries.shape[1]} values per "
+                         f"query and pool images of shape {pool.shape[1:]}")
+    if not 1 <= k <= len(pool):
+        raise ValueError(f"k must be between 1 and the pool size {len(pool)}, got {k}")
+    q_sq = (queries ** 2).sum(1, keepdims=True)
+    dist = np.empty((len(queries), len(pool)), np.float32)
+    for s in range(0, len(pool), batch):
+        block = pool[s:s + batch].reshape(-1, queries.shape[1])
+        dist[:, s:s + batch] = q_sq - 2 * queries @ block.T + (block ** 2).sum(1)[None]
+    return np.argsort(dist, axis=1, kind="stable")[:, :k]

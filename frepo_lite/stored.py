@@ -38,3 +38,13 @@ def describe(entry: dict) -> str:
     return (f"stored {entry['dataset']} set, {entry['images_per_class']} image(s)/class, {entry['steps']} steps of "
             f"the cpu preset; measured {100 * acc['mean']:.1f} +- {100 * acc['std']:.1f} % on the {acc['split']} "
             f"split by {acc['networks']} x {acc['network']} ({entry['command']})")
+
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def benchmark_result(name: str) -> dict | None:
+    """The JSON a benchmark wrote to benchmarks/results/<name> in this checkout of frepo-lite (e.g.
+    "labels_mnist.json"), or None where there is none (a package installed without the repository)."""
+    path = BENCHMARK_RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None

@@ -147,3 +147,70 @@ def plot_transfer_matrix(rows: list[dict], title: str = "test accuracy (%) by ev
     fig.colorbar(im, ax=ax, label="accuracy (%)")
     fig.tight_layout()
     return fig
+
+
+def plot_label_view(pixels: np.ndarray, label: np.ndarray, class_names, neighbours: np.ndarray,
+                    prediction: np.ndarray, title: str = ""):
+    """One distilled image explained: the image (H,W,C in [0,1]), its label (C,) as bars, its nearest real
+    training images (k,H,W,C in [0,1]) and a fresh network's output for it (C,) as bars."""
+    import matplotlib.pyplot as plt
+
+    k = len(neighbours)
+    fig = plt.figure(figsize=(2.2 * (2 + k) + 2, 2.6))
+    grid = fig.add_gridspec(1, 3 + k, width_ratios=[1, 2] + [1] * k + [2])
+    show = lambda ax, img: ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)  # noqa: E731
+    ax = fig.add_subplot(grid[0])
+    show(ax, pixels)
+    ax.set_title(title or "distilled image")
+    ax.axis("off")
+    for col, (values, name) in ((1, (label, "its label")), (2 + k, (prediction, "fresh network's output"))):
+        ax = fig.add_subplot(grid[col])
+        ax.barh(range(len(values)), values, color=["tab:red" if v < 0 else "tab:blue" for v in values])
+        ax.set_yticks(range(len(values)), class_names, fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.5)
+        ax.set_title(name)
+    for j, img in enumerate(neighbours):
+        ax = fig.add_subplot(grid[2 + j])
+        show(ax, img)
+        ax.set_title(f"nearest real #{j + 1}", fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def label_explorer(pixels: np.ndarray, labels: np.ndarray, class_names, neighbours: np.ndarray,
+                   predictions: np.ndarray):
+    """An ipywidgets explorer of learned labels: a slider picks a distilled image; it shows
+    :func:`plot_label_view` for it.
+
+    pixels (n,H,W,C) in [0,1]; labels (n,C); neighbours (n,k,H,W,C) in [0,1], e.g. from
+    labels.nearest_real_images; predictions (n,C), a fresh network's outputs on the distilled images.
+    Returns the widget; widget.show(i) draws image i without a front end (as snapshot_viewer does).
+    """
+    import io
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    n = len(pixels)
+    if not (len(labels) == len(neighbours) == len(predictions) == n):
+        raise ValueError(f"pixels, labels, neighbours and predictions need one entry per image, got "
+                         f"{n}, {len(labels)}, {len(neighbours)} and {len(predictions)}")
+    image = widgets.Image(format="png")
+
+    def show(i: int) -> None:
+        own = int(np.argmax(labels[i]))
+        fig = plot_label_view(pixels[i], labels[i], class_names, neighbours[i], predictions[i],
+                              title=f"image {i}: {class_names[own]}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        image.value = buffer.getvalue()
+
+    slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="image", continuous_update=False)
+    slider.observe(lambda change: show(change["new"]), names="value")
+    box = widgets.VBox([slider, image])
+    box.show = show
+    show(0)
+    return box

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import screen  # noqa: E402
 import select_preset  # noqa: E402
+import labels as labels_bench  # noqa: E402
 import transfer as transfer_bench  # noqa: E402
 
 
@@ -84,9 +85,9 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
         return FakeResult(n=3)
 
     def fake_transfer(sets, data, archs, cfg, split, resume_dir):
-        evaluated.append((list(sets), archs, split, cfg.width, cfg.num_models))
-        return [{"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.01, "accs": [0.5], "split": split}
-                for s in sets for a in archs]
+        evaluated.append((list(sets), archs, split, cfg.width, cfg.num_models, cfg.steps))
+        return [{"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.01, "accs": [0.5], "split": split,
+                 "steps": cfg.steps} for s in sets for a in archs]
 
     monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
@@ -95,11 +96,28 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
     monkeypatch.setattr(transfer_bench, "evaluate_transfer", fake_transfer)
     monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
     transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN", "AlexNet",
-                         "--eval-width", "32", "--eval-models", "2"])
+                         "--eval-width", "32", "--eval-models", "2", "--eval-steps", "300"])
     assert configs == [("conv", "batch", 1), ("conv", "instance", 1), ("conv", "none", 1), ("dc_conv", "instance", 1)]
     assert evaluated == [(["Conv-BN", "Conv-IN", "Conv-NN", "DC ConvNet-IN", "random real subset"],
-                          ["Conv-NN", "AlexNet"], "test", 32, 2)]
+                          ["Conv-NN", "AlexNet"], "test", 32, 2, 300)]
     table = (tmp_path / "results" / "transfer_mnist.md").read_text()
     assert "| random real subset | 50.0 ± 1.0 | 50.0 ± 1.0 |" in table and "test machine" in table
+    assert "for 300 steps (width 32;" in table
     saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
     assert len(saved["rows"]) == 10 and saved["eval_width"] == 32 and "--eval-width 32" in saved["command"]
+
+
+def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: (seen.append(cfg), FakeResult())[1])
+    monkeypatch.setattr(labels_bench, "RESULTS", tmp_path / "results")
+    labels_bench.main(["--rows", "fashion_mnist:10", "mnist:1"])
+    # each row: the package's cpu preset (Fashion-MNIST 10/cls with its tuned settings) and the same without
+    # label learning, evaluated on the test split only
+    assert [(c.images_per_class, c.learn_labels, c.lambda0) for c in seen] == \
+        [(10, True, 1e-2), (10, False, 1e-2), (1, True, 1e-6), (1, False, 1e-6)]
+    assert set(selection) == {"test"}
+    table = (tmp_path / "results" / "labels_fashion_mnist.md").read_text()
+    assert "| 10 | 51.0 ± 0.0 (50.0) | 52.0 ± 0.0 (50.0) | -1.0 | 86.2 | 86.0 | 1 x Conv-NN width 32 |" in table
+    rows = json.loads((tmp_path / "results" / "labels_mnist.json").read_text())["rows"]
+    assert [r["ipc"] for r in rows] == [1] and rows[0]["fixed"]["settings"]["learn_labels"] is False

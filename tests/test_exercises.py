@@ -80,6 +80,12 @@ RIGHT = [
     (exercises.check_margin_loss, kernels.label_margin_loss),
     (exercises.check_margin_loss, _margin_np),
     (exercises.check_pool_offsets, lambda m, k: (k // m) * np.arange(m)),
+    (exercises.check_label_margin, lambda y: np.diff(np.sort(y, -1)[:, -2:], axis=-1)[:, 0]),
+    (exercises.check_class_similarity, lambda y, cls, c: np.stack([y[cls == i].mean(0) for i in range(c)])),
+    (exercises.check_spearman, lambda a, b: np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1]),
+    (exercises.check_conv_params, lambda ci, co, k: k * k * ci * co + co),
+    (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2), keepdims=True))
+     / np.sqrt(x.var((1, 2), keepdims=True) + eps)),
 ]
 
 WRONG = [
@@ -119,6 +125,20 @@ WRONG = [
     (exercises.check_margin_loss, lambda y: -np.mean(np.diff(np.sort(y, -1)[:, -2:], axis=-1)), "not clamped"),
     (exercises.check_pool_offsets, lambda m, k: np.arange(m), "0..m-1"),
     (exercises.check_pool_offsets, lambda m, k: (k / m) * np.arange(m), r"m=4, K=10.*K // m"),
+    (exercises.check_label_margin, lambda y: y.max(-1) - y.min(-1), "minus the smallest"),
+    (exercises.check_label_margin, lambda y: y.max(-1), "confidence"),
+    (exercises.check_label_margin, lambda y: np.sort(y, -1)[:, -1] - np.sort(y, -1)[:, -3], "top1 - top2"),
+    (exercises.check_class_similarity, lambda y, cls, c: np.stack([y[cls == i].sum(0) for i in range(c)]), "summed"),
+    (exercises.check_class_similarity, lambda y, cls, c: np.stack([y[cls == i].mean(0) for i in range(c)]).T,
+     "transposed"),
+    (exercises.check_spearman, lambda a, b: np.corrcoef(a, b)[0, 1], "Pearson"),
+    (exercises.check_spearman, lambda a, b: np.corrcoef(np.argsort(a), np.argsort(b))[0, 1], "argsort of argsort"),
+    (exercises.check_conv_params, lambda ci, co, k: k * k * ci * co, "bias is missing"),
+    (exercises.check_conv_params, lambda ci, co, k: k * ci * co + co, r"k=3\).*k x c_in x c_out"),
+    (exercises.check_instance_norm, lambda x, eps: (x - x.mean((0, 1, 2), keepdims=True))
+     / np.sqrt(x.var((0, 1, 2), keepdims=True) + eps), "batch norm"),
+    (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2, 3), keepdims=True))
+     / np.sqrt(x.var((1, 2, 3), keepdims=True) + eps), "layer norm"),
 ]
 
 

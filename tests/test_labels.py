@@ -63,3 +63,19 @@ def test_off_diagonal_and_rank_correlation():
 def test_most_mixed_pairs_come_from_the_matrix():
     sim = np.array([[1.0, 0.3, -0.2], [0.1, 1.0, 0.5], [0.0, -0.1, 1.0]])
     assert most_mixed_pairs(sim, ["a", "b", "c"], k=2) == ["label of b gives c +0.50", "label of a gives b +0.30"]
+    assert most_mixed_pairs(sim, ["a", "b", "c"], k=1, phrase="{row} taken for {col} {value:.0%}") == \
+        ["b taken for c 50%"]
+
+
+def test_nearest_real_images_orders_by_distance_and_scans_in_blocks():
+    from frepo_lite.labels import nearest_real_images
+
+    pool = np.arange(10, dtype=np.float32)[:, None, None, None] * np.ones((10, 2, 2, 1), np.float32)
+    queries = np.array([3.2, 8.9], np.float32)[:, None, None, None] * np.ones((2, 2, 2, 1), np.float32)
+    want = [[3, 4, 2], [9, 8, 7]]
+    assert nearest_real_images(queries, pool, k=3).tolist() == want
+    assert nearest_real_images(queries, pool, k=3, batch=3).tolist() == want  # blocks give the same answer
+    with pytest.raises(ValueError, match="k must be between 1 and the pool size 10"):
+        nearest_real_images(queries, pool, k=11)
+    with pytest.raises(ValueError, match="same image shape"):
+        nearest_real_images(queries, np.zeros((5, 3, 3, 1)), k=1)

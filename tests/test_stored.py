@@ -41,3 +41,10 @@ def test_stored_sets_are_package_data():
     patterns = setuptools["package-data"]["frepo_lite.stored_sets"]
     files = {p.name for pattern in patterns for p in STORED_DIR.glob(pattern)}
     assert "index.json" in files and {e["file"] for e in stored_index().values()} <= files
+
+
+def test_benchmark_result_reads_this_checkouts_results_and_is_none_for_a_missing_one():
+    from frepo_lite.stored import BENCHMARK_RESULTS, benchmark_result
+
+    assert benchmark_result("no_such_table.json") is None
+    assert benchmark_result("step_speed.json") == json.loads((BENCHMARK_RESULTS / "step_speed.json").read_text())

@@ -1,4 +1,4 @@
-"""The interactive snapshot viewer of notebook 03 (the static figures are tested in test_export.py)."""
+"""The interactive viewers of the notebooks: the snapshot viewer (03) and the label explorer (05); the static figures are tested in test_export.py."""
 import numpy as np
 import pytest
 
@@ -38,3 +38,23 @@ def test_transfer_matrix_figure_writes_each_cell_and_labels_the_axes():
     assert sorted(t.get_text() for t in ax.texts) == ["60.0\n±1.0", "80.0\n±1.0", "90.0\n±1.0"]  # missing pair: no text
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Conv-NN", "AlexNet"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["FRePo", "random"]
+
+
+def test_label_explorer_draws_the_chosen_image_and_checks_its_inputs():
+    from frepo_lite.viz import label_explorer, plot_label_view
+
+    rng = np.random.default_rng(0)
+    pixels, labels = rng.uniform(size=(3, 8, 8, 1)), rng.normal(size=(3, 4))
+    neighbours, predictions = rng.uniform(size=(3, 2, 8, 8, 1)), rng.normal(size=(3, 4))
+    names = ["a", "b", "c", "d"]
+    fig = plot_label_view(pixels[1], labels[1], names, neighbours[1], predictions[1])
+    bars = [ax for ax in fig.axes if ax.patches]
+    assert [len(ax.patches) for ax in bars] == [4, 4]  # the label and the network's output, one bar per class
+    assert [round(p.get_width(), 6) for p in bars[0].patches] == [round(v, 6) for v in labels[1]]
+    assert len([ax for ax in fig.axes if ax.images]) == 3  # the image and its two neighbours
+    widget = label_explorer(pixels, labels, names, neighbours, predictions)
+    first = widget.children[1].value
+    widget.children[0].value = 2  # moving the slider redraws
+    assert widget.children[1].value != first and widget.children[1].value[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="one entry per image"):
+        label_explorer(pixels, labels[:2], names, neighbours, predictions)

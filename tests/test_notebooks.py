@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["00_quickstart", "01_krr_and_conjugate_kernels", "02_meta_gradients_through_krr", "03_frepo"]
+EXPECTED = ["00_quickstart", "01_krr_and_conjugate_kernels", "02_meta_gradients_through_krr", "03_frepo",
+            "04_cross_architecture_transfer",
+            "05_learned_labels"]
 needs_data = pytest.mark.skipif(not os.environ.get("FREPO_DATA_DIR"),
                                 reason="set FREPO_DATA_DIR to the offline datasets (e.g. ../shared/datasets)")
 
@@ -31,7 +33,7 @@ def code_cells(nb):
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def test_the_four_notebooks_exist():
+def test_the_curriculum_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

@@ -424,13 +424,18 @@ def check_spearman(fn) -> None:
 
     a = np.array([0.1, 0.5, 0.2, 3.0, 0.3, 0.05])
     b = np.array([1.0, 2.0, 1.5, 2.1, 1.9, 0.0])  # the same order as a except one swap; a has an outlier
-    for x, y, case in ((a, b, "one swap, one outlier"), (a, -b ** 3, "a decreasing relation")):
+    tied = np.array([0.0, 0.0, 0.2, 0.0, 0.5, 0.1])  # like a confusion matrix: several pairs never confused
+    order = lambda v: np.argsort(np.argsort(v, kind="stable"), kind="stable")  # noqa: E731  ranks, ties broken
+    for x, y, case in ((a, b, "one swap, one outlier"), (a, -b ** 3, "a decreasing relation"),
+                       (b, tied, "ties in the second vector")):
         want = label_stats.rank_correlation(x, y)
         _close(fn(x, y), want, f"rank correlation ({case})", rtol=1e-6, mistakes={
             "Pearson's correlation of the values themselves: rank them first": np.corrcoef(x, y)[0, 1],
             "the correlation of the sorting permutations (argsort), not of the ranks (argsort of argsort)":
                 np.corrcoef(np.argsort(x), np.argsort(y))[0, 1],
-        }, hint="Expected Pearson's correlation of the ranks of a and of b.")
+            "tied values get different ranks (argsort of argsort breaks ties by position); they must share "
+            "their mean rank (scipy.stats.rankdata)": np.corrcoef(order(x), order(y))[0, 1],
+        }, hint="Expected Pearson's correlation of the ranks of a and of b, ties sharing their mean rank.")
     _ok("rank correlation compares orders, so one large value does not dominate it")
 
 

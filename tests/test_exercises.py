@@ -3,6 +3,7 @@ that names the mistake."""
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy.stats import rankdata
 
 from frepo_lite import exercises, kernels
 from frepo_lite.bptt import unrolled_meta_gradient
@@ -82,7 +83,7 @@ RIGHT = [
     (exercises.check_pool_offsets, lambda m, k: (k // m) * np.arange(m)),
     (exercises.check_label_margin, lambda y: np.diff(np.sort(y, -1)[:, -2:], axis=-1)[:, 0]),
     (exercises.check_class_similarity, lambda y, cls, c: np.stack([y[cls == i].mean(0) for i in range(c)])),
-    (exercises.check_spearman, lambda a, b: np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1]),
+    (exercises.check_spearman, lambda a, b: np.corrcoef(rankdata(a), rankdata(b))[0, 1]),
     (exercises.check_conv_params, lambda ci, co, k: k * k * ci * co + co),
     (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2), keepdims=True))
      / np.sqrt(x.var((1, 2), keepdims=True) + eps)),
@@ -133,6 +134,9 @@ WRONG = [
      "transposed"),
     (exercises.check_spearman, lambda a, b: np.corrcoef(a, b)[0, 1], "Pearson"),
     (exercises.check_spearman, lambda a, b: np.corrcoef(np.argsort(a), np.argsort(b))[0, 1], "argsort of argsort"),
+    (exercises.check_spearman, lambda a, b: np.corrcoef(np.argsort(np.argsort(a, kind="stable")),
+                                                        np.argsort(np.argsort(b, kind="stable")))[0, 1],
+     r"ties in the second vector.*share their mean rank"),
     (exercises.check_conv_params, lambda ci, co, k: k * k * ci * co, "bias is missing"),
     (exercises.check_conv_params, lambda ci, co, k: k * ci * co + co, r"k=3\).*k x c_in x c_out"),
     (exercises.check_instance_norm, lambda x, eps: (x - x.mean((0, 1, 2), keepdims=True))

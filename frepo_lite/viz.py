@@ -89,41 +89,52 @@ def plot_history(history: dict, keys=("loss", "krr_batch_acc", "image_norm", "im
     return fig
 
 
-def snapshot_viewer(snapshots: list[dict], to_pixels, labels: np.ndarray | None = None, ncols: int | None = None):
-    """An ipywidgets slider that scrubs through a distillation's saved images.
+def figure_slider(count: int, draw, start: int, description: str):
+    """An ipywidgets slider over 0..count-1 that shows draw(k) (a matplotlib figure) for the chosen k.
 
-    snapshots: history['snapshots'] of frepo_lite.distill.distill, each {'step': int, 'images': (n,H,W,C)};
-    to_pixels: maps model-space images to pixels in [0, 1] (e.g. dataset.preprocessing.inverse);
-    labels (n,C): titles each image with its class. Returns the widget (display it, or call
-    widget.show(k) to draw snapshot k without a front end). Each snapshot is drawn to a PNG shown by an
-    Image widget (not captured through an Output widget, which can stall headless runs on large figures).
+    Each figure is drawn to a PNG shown by an Image widget (not captured through an Output widget, which can
+    stall headless runs on large figures). Returns the widget; widget.show(k) draws k without a front end.
     """
     import io
 
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    if not snapshots:
-        raise ValueError("no snapshots to show: run distill(..., snapshot_every=N) to record them")
-    n = snapshots[0]["images"].shape[0]
-    labels = labels if labels is not None else np.eye(n, 1)
     image = widgets.Image(format="png")
 
     def show(k: int) -> None:
-        snap = snapshots[k]
-        fig = plot_distilled(to_pixels(snap["images"]), labels, ncols=ncols, title=f"step {snap['step']}")
+        fig = draw(k)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         plt.close(fig)
         image.value = buffer.getvalue()
 
-    slider = widgets.IntSlider(value=len(snapshots) - 1, min=0, max=len(snapshots) - 1, description="snapshot",
-                               continuous_update=False)
+    slider = widgets.IntSlider(value=start, min=0, max=count - 1, description=description, continuous_update=False)
     slider.observe(lambda change: show(change["new"]), names="value")
     box = widgets.VBox([slider, image])
     box.show = show
-    show(slider.value)
+    show(start)
     return box
+
+
+def snapshot_viewer(snapshots: list[dict], to_pixels, labels: np.ndarray | None = None, ncols: int | None = None):
+    """An ipywidgets slider that scrubs through a distillation's saved images (see figure_slider).
+
+    snapshots: history['snapshots'] of frepo_lite.distill.distill, each {'step': int, 'images': (n,H,W,C)};
+    to_pixels: maps model-space images to pixels in [0, 1] (e.g. dataset.preprocessing.inverse);
+    labels (n,C): titles each image with its class. Returns the widget (display it, or call
+    widget.show(k) to draw snapshot k without a front end).
+    """
+    if not snapshots:
+        raise ValueError("no snapshots to show: run distill(..., snapshot_every=N) to record them")
+    n = snapshots[0]["images"].shape[0]
+    labels = labels if labels is not None else np.eye(n, 1)
+
+    def draw(k: int):
+        snap = snapshots[k]
+        return plot_distilled(to_pixels(snap["images"]), labels, ncols=ncols, title=f"step {snap['step']}")
+
+    return figure_slider(len(snapshots), draw, len(snapshots) - 1, "snapshot")
 
 
 def plot_transfer_matrix(rows: list[dict], title: str = "test accuracy (%) by evaluation architecture"):
@@ -182,35 +193,20 @@ def plot_label_view(pixels: np.ndarray, label: np.ndarray, class_names, neighbou
 def label_explorer(pixels: np.ndarray, labels: np.ndarray, class_names, neighbours: np.ndarray,
                    predictions: np.ndarray):
     """An ipywidgets explorer of learned labels: a slider picks a distilled image; it shows
-    :func:`plot_label_view` for it.
+    :func:`plot_label_view` for it (see figure_slider).
 
     pixels (n,H,W,C) in [0,1]; labels (n,C); neighbours (n,k,H,W,C) in [0,1], e.g. from
     labels.nearest_real_images; predictions (n,C), a fresh network's outputs on the distilled images.
     Returns the widget; widget.show(i) draws image i without a front end (as snapshot_viewer does).
     """
-    import io
-
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
     n = len(pixels)
     if not (len(labels) == len(neighbours) == len(predictions) == n):
         raise ValueError(f"pixels, labels, neighbours and predictions need one entry per image, got "
                          f"{n}, {len(labels)}, {len(neighbours)} and {len(predictions)}")
-    image = widgets.Image(format="png")
 
-    def show(i: int) -> None:
+    def draw(i: int):
         own = int(np.argmax(labels[i]))
-        fig = plot_label_view(pixels[i], labels[i], class_names, neighbours[i], predictions[i],
-                              title=f"image {i}: {class_names[own]}")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        plt.close(fig)
-        image.value = buffer.getvalue()
+        return plot_label_view(pixels[i], labels[i], class_names, neighbours[i], predictions[i],
+                               title=f"image {i}: {class_names[own]}")
 
-    slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="image", continuous_update=False)
-    slider.observe(lambda change: show(change["new"]), names="value")
-    box = widgets.VBox([slider, image])
-    box.show = show
-    show(0)
-    return box
+    return figure_slider(n, draw, 0, "image")

@@ -14,26 +14,17 @@ results/labels_<dataset>.json and .md beside the paper's Table 7.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_TABLE7, PROTOCOL_VERSION
-from select_preset import run_trial, trial_config
-from frepo_lite.distill import preset
+from select_preset import preset_changes, run_trial
 
 RESULTS = Path(__file__).parent / "results"
 ROWS = ("mnist:1", "mnist:10", "fashion_mnist:1", "fashion_mnist:10")
 EVAL_MODELS = {1: 5, 10: 2}  # the networks of results/table1_cpu.md
-
-
-def preset_changes(dataset: str, ipc: int) -> dict:
-    """The `cpu` preset's settings for this row that differ from select_preset's generic trial config."""
-    final, generic = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc)), \
-        dataclasses.asdict(trial_config(ipc, {}))
-    return {k: v for k, v in final.items() if v != generic[k]}
 
 
 def measure_row(dataset: str, ipc: int, eval_cfg: EvalConfig, cache: dict) -> dict:

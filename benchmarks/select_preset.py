@@ -48,6 +48,13 @@ def trial_config(ipc: int, changes: dict):
     return preset("cpu", None, images_per_class=ipc, **changes)
 
 
+def preset_changes(dataset: str, ipc: int) -> dict:
+    """The package's `cpu` preset for this row as changes to trial_config's generic settings."""
+    final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
+    generic = dataclasses.asdict(trial_config(ipc, {}))
+    return {k: v for k, v in final.items() if v != generic[k]}
+
+
 def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict, split: str = "val",
               eval_cfg: EvalConfig = SELECTION_EVAL) -> dict:
     """Distill the trial's configuration (resumable) and evaluate the set on `split`; the row as a dict."""
@@ -173,9 +180,8 @@ def cmd_report(args, cache) -> None:
     for dataset, ipc in ROWS:
         if args.rows and f"{dataset}:{ipc}" not in args.rows:
             continue
+        changes = preset_changes(dataset, ipc)
         final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
-        generic = dataclasses.asdict(trial_config(ipc, {}))
-        changes = {k: v for k, v in final.items() if v != generic[k]}
         chosen = dataclasses.asdict(trial_config(ipc, chosen_changes(dataset, ipc)[1]))
         if chosen != final:
             raise SystemExit(f"{dataset} {ipc}/cls: the package's cpu preset differs from what the validation "

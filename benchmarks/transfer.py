@@ -23,14 +23,11 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, preset
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
-from frepo_lite.transfer import TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
+from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
 from table1 import machine
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs") / "transfer"
-# The pool architectures of the paper's transfer study: (arch, norm) of the distillation's pool networks.
-POOLS = {"Conv-BN": ("conv", "batch"), "Conv-IN": ("conv", "instance"), "Conv-NN": ("conv", "none"),
-         "DC ConvNet-IN": ("dc_conv", "instance")}
 RANDOM = "random real subset"
 
 
@@ -40,7 +37,7 @@ def distill_sets(data, dataset: str, ipc: int, pools: list[str], steps: int | No
     sets, recipes = {}, {}
     RUNS.mkdir(parents=True, exist_ok=True)
     for name in pools:
-        arch, norm = POOLS[name]
+        arch, norm = POOL_ARCHS[name]
         overrides = {"steps": steps} if steps else {}
         cfg = preset("cpu", dataset, images_per_class=ipc, arch=arch, norm=norm, **overrides)
         tag = name.replace(" ", "_")
@@ -74,7 +71,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
     p.add_argument("--ipc", type=int, default=10, help="images per class")
-    p.add_argument("--pools", nargs="+", default=list(POOLS), choices=list(POOLS))
+    p.add_argument("--pools", nargs="+", default=list(POOL_ARCHS), choices=list(POOL_ARCHS))
     p.add_argument("--archs", nargs="+", default=list(TRANSFER_ARCHS), choices=list(TRANSFER_ARCHS))
     p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
     p.add_argument("--eval-width", type=int, default=128, help="width of the evaluation networks (protocol: 128)")

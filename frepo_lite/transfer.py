@@ -15,6 +15,9 @@ from tqdm.auto import tqdm
 from .data import Dataset
 from .evaluate import EvalConfig, evaluate_support
 
+# The pool architectures of the paper's transfer study, by name: (arch, norm) of the distillation's pool networks.
+POOL_ARCHS = {"Conv-BN": ("conv", "batch"), "Conv-IN": ("conv", "instance"), "Conv-NN": ("conv", "none"),
+              "DC ConvNet-IN": ("dc_conv", "instance")}
 # The evaluation architectures of the paper's transfer tables, by name: (arch, norm) for models.make_model.
 TRANSFER_ARCHS = {
     "Conv-NN": ("conv", "none"),

@@ -31,6 +31,7 @@ NOTEBOOKS = {
                          "learned vs fixed labels with their noise; the initial label scale; a label explorer",
 }
 RESULTS = pathlib.Path("benchmarks/results")
+DATASETS = (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"))  # (results key, name shown)
 
 
 def measured(name: str) -> str:
@@ -40,8 +41,7 @@ def measured(name: str) -> str:
 
 def transfer_block() -> str | None:
     """Our transfer tables (those measured) beside the paper's Table 2, which is on CIFAR-10; None if none."""
-    tables = [(name, RESULTS / f"transfer_{key}.md") for key, name in (("mnist", "MNIST"),
-                                                                      ("fashion_mnist", "Fashion-MNIST"))]
+    tables = [(name, RESULTS / f"transfer_{key}.md") for key, name in DATASETS]
     tables = [(name, path) for name, path in tables if path.exists()]
     if not tables:
         return None
@@ -83,8 +83,7 @@ def main() -> None:
                   "distillation (one seed): the ± is the spread of the evaluation networks, not of the "
                   "distillation. Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/labels.py`.\n\n"
                   + "\n\n".join(f"**{name}**\n\n" + measured(f"labels_{key}.md").split("\n\nReproduce")[0]
-                                .split("\n\n", 1)[1] for key, name in (("mnist", "MNIST"),
-                                                                       ("fashion_mnist", "Fashion-MNIST"))),
+                                .split("\n\n", 1)[1] for key, name in DATASETS),
         "SPEED": "### Speed of one FRePo step\n\nOn a 2-core CPU:\n\n" + measured("step_speed.md")
                  + "\n\nOn one GPU:\n\n" + measured("step_speed_gpu.md")
                  + "\n\nBoth tables were measured with protocol version 1's step, which differs from today's in "

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import kernels
+from . import labels as label_stats
 
 
 def _describe(got: np.ndarray, want: np.ndarray) -> str:
@@ -386,8 +387,6 @@ def check_pool_offsets(fn) -> None:
 
 def check_label_margin(fn) -> None:
     """fn(labels (n,C)) -> (n,) each label's largest score minus its second largest."""
-    from . import labels as label_stats
-
     rng = np.random.default_rng(5)
     labels = rng.normal(scale=0.2, size=(6, 5))
     labels[0, 1] = labels[0, 3] = 0.9  # a tie at the top: margin 0
@@ -403,8 +402,6 @@ def check_label_margin(fn) -> None:
 
 def check_class_similarity(fn) -> None:
     """fn(labels (n,C), classes (n,), num_classes C) -> (C,C): row i is the mean label of the images of class i."""
-    from . import labels as label_stats
-
     rng = np.random.default_rng(6)
     classes = np.array([0, 0, 1, 2, 2, 2, 1, 0])
     labels = rng.normal(size=(8, 3))
@@ -420,8 +417,6 @@ def check_class_similarity(fn) -> None:
 
 def check_spearman(fn) -> None:
     """fn(a (n,), b (n,)) -> Spearman's rank correlation: Pearson's correlation of the ranks."""
-    from . import labels as label_stats
-
     a = np.array([0.1, 0.5, 0.2, 3.0, 0.3, 0.05])
     b = np.array([1.0, 2.0, 1.5, 2.1, 1.9, 0.0])  # the same order as a except one swap; a has an outlier
     tied = np.array([0.0, 0.0, 0.2, 0.0, 0.5, 0.1])  # like a confusion matrix: several pairs never confused

@@ -12,6 +12,8 @@ import screen  # noqa: E402
 import select_preset  # noqa: E402
 import labels as labels_bench  # noqa: E402
 import transfer as transfer_bench  # noqa: E402
+import continual as continual_bench  # noqa: E402
+import membership as membership_bench  # noqa: E402
 
 
 class FakeResult:
@@ -121,3 +123,81 @@ def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, 
     assert "| 10 | 51.0 ± 0.0 (50.0) | 52.0 ± 0.0 (50.0) | -1.0 | 86.2 | 86.0 | 1 x Conv-NN width 32 |" in table
     rows = json.loads((tmp_path / "results" / "labels_mnist.json").read_text())["rows"]
     assert [r["ipc"] for r in rows] == [1] and rows[0]["fixed"]["settings"]["learn_labels"] is False
+
+
+def test_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
+    from conftest import make_dataset
+    from frepo_lite.distill import DistillConfig
+
+    tiny = DistillConfig(steps=1, width=8, real_batch=8, pool_size=1, max_online_steps=2, online_batch=4)
+    monkeypatch.setattr(continual_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(continual_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(continual_bench, "load_dataset", lambda name: make_dataset(num_classes=4, n_train=80))
+    monkeypatch.setattr(continual_bench, "preset", lambda name, dataset, **kw: tiny.replace(**kw))
+    monkeypatch.setattr(continual_bench, "machine", lambda: "test machine")
+    continual_bench.main(["--datasets", "mnist", "--steps", "2", "--ipc", "1", "--orders", "2",
+                          "--eval-width", "8", "--eval-models", "1", "--eval-steps", "2"])
+    saved = json.loads((tmp_path / "results" / "continual_mnist.json").read_text())
+    assert sorted(saved["orders"]) == ["0", "1"] and set(saved["summary"]) == set(continual_bench.NAMES)
+    for seed, by_buffer in saved["orders"].items():
+        first = by_buffer["random"][0]["classes"]
+        assert first == [int(c) for c in np.random.RandomState(int(seed)).permutation(4)[:2]]
+        assert [r["buffer_size"] for r in by_buffer["frepo"]] == [2, 4]
+    table = (tmp_path / "results" / "continual_mnist.md").read_text()
+    assert "| FRePo, all classes at once |" in table and "| step 2 |" in table and "test machine" in table
+    groups = {tuple(np.random.RandomState(seed).permutation(4)[i:i + 2]) for seed in (0, 1) for i in (0, 2)}
+    assert len(list((tmp_path / "runs").glob("*.ckpt"))) == len(groups) + 1  # each class pair, and all classes
+
+
+def test_continual_summary_averages_over_class_orders():
+    rows = lambda accs: [{"acc_mean": a} for a in accs]  # noqa: E731
+    orders = {0: {"random": rows([1.0, 0.5])}, 1: {"random": rows([0.8, 0.3])}}
+    summary = continual_bench.summarise(orders)["random"]
+    np.testing.assert_allclose(summary["mean"], [0.9, 0.4])
+    np.testing.assert_allclose(summary["std"], [0.1, 0.1])
+
+
+def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tmp_path, monkeypatch):
+    """The distilled victim trains on the distilled images (which come from the members only), not on the real
+    images the distillation started from; a finished victim is not trained again."""
+    from conftest import make_dataset
+    from frepo_lite import privacy
+
+    data = make_dataset(num_classes=4, n_train=200)
+    distilled_from, trained_on = [], {}
+
+    class Distilled:
+        images = np.full((8, 16, 16, 1), 7.0, np.float32)
+        labels = np.eye(4, dtype=np.float32).repeat(2, 0)
+        history = {"seconds": 60.0}
+
+    def fake_distill(d, cfg, **kw):
+        distilled_from.append(d.x_train)
+        return Distilled()
+
+    def fake_victims(victims, d, members, nonmembers, cfg, checkpoints, seed=0):
+        (name, (images, labels)), = victims.items()
+        trained_on[name] = images
+        return [{"victim": name, "steps": s, "test_acc": 0.5,
+                 "attacks": {a: {"auc": 0.5, "advantage": 0.0, "tpr_at_1%": 0.01, "tpr_at_0.1%": 0.0}
+                             for a in privacy.ATTACKS}} for s in sorted(checkpoints)]
+
+    monkeypatch.setattr(membership_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(membership_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(membership_bench, "load_dataset", lambda name: data)
+    monkeypatch.setattr(membership_bench, "distill", fake_distill)
+    monkeypatch.setattr(membership_bench.privacy, "evaluate_victims", fake_victims)
+    monkeypatch.setattr(membership_bench, "machine", lambda: "test machine")
+    argv = ["--datasets", "mnist", "--members", "40", "--nonmembers", "40", "--ipc", "2", "--checkpoints", "5", "2"]
+    membership_bench.main(argv)
+    members, _ = privacy.member_split(data.y_train, 40, 40, 4, 0)
+    np.testing.assert_array_equal(distilled_from[0], data.x_train[members])
+    np.testing.assert_array_equal(trained_on["FRePo"], Distilled.images)
+    np.testing.assert_array_equal(trained_on["real (all members)"], data.x_train[members])
+    assert len(trained_on["random subset"]) == 8
+    table = (tmp_path / "results" / "membership_mnist.md").read_text()
+    assert "## After 5 training steps" in table and "| FRePo | 8 images distilled" in table
+    assert "| real (10 000 members) | 99.2 |" in table and "test machine" in table
+    trained_on.clear()
+    membership_bench.main(argv)
+    assert trained_on == {}  # every victim came from the cache

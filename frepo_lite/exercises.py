@@ -467,3 +467,93 @@ def check_instance_norm(fn) -> None:
         / (x.var((1, 2), keepdims=True) + eps),
     }, hint="Expected mean and variance over H and W (axes 1, 2) of each image and channel.")
     _ok("instance norm removes each image's own per-channel mean and scale")
+
+
+# notebook 06 ----------------------------------------------------------------------------------------
+
+def check_class_steps(fn) -> None:
+    """fn(order (C,), num_steps) -> the classes of each step: num_steps consecutive groups of `order`."""
+    for order, steps in ((np.random.RandomState(0).permutation(10), 5), (np.array([4, 0, 5, 2, 1, 3]), 3)):
+        want = order.reshape(steps, -1)
+        got = np.asarray([np.asarray(g) for g in fn(order, steps)])
+        _close(got, want, f"class steps ({len(order)} classes, {steps} steps)", rtol=0.0, mistakes={
+            "every step takes every num_steps-th class (order[i::num_steps]): a step's classes are "
+            "consecutive in the order": order.reshape(-1, steps).T,
+            "the groups hold num_steps classes each; num_steps is the number of groups": order.reshape(-1, steps),
+            "the classes are sorted: the order decides which classes come first": np.sort(order).reshape(steps, -1),
+        }, hint="Expected order cut into num_steps consecutive groups of len(order) // num_steps.")
+    _ok("the class order cut into consecutive, equal groups")
+
+
+def check_seen_accuracy(fn) -> None:
+    """fn(logits (N,C), y (N,), seen (k,)) -> accuracy in [0, 1] on the images whose class is in seen,
+    predicting the argmax over all C logits."""
+    rng = np.random.default_rng(8)
+    logits = rng.normal(size=(40, 5))
+    y = np.arange(40) % 5
+    logits[np.arange(40), y] += 0.8  # better than chance
+    seen = np.array([3, 0])
+    keep = np.isin(y, seen)
+    want = np.mean(logits[keep].argmax(1) == y[keep])
+    masked = np.where(np.isin(np.arange(5), seen), logits, -np.inf)
+    _close(fn(logits, y, seen), want, "accuracy on the seen classes", rtol=1e-9, mistakes={
+        "the argmax is over the seen classes' logits only: class-incremental learning predicts over all "
+        "classes (knowing which classes are possible would be task-incremental)":
+            np.mean(masked[keep].argmax(1) == y[keep]),
+        "every image is scored, also those of classes not seen yet: keep only y in seen":
+            np.mean(logits.argmax(1) == y),
+        "a percentage: return a fraction in [0, 1]": 100 * want,
+    }, hint="Expected the mean of argmax(logits) == y over the images with y in seen.")
+    _ok("the images of the seen classes, each predicted among all classes")
+
+
+# notebook 07 ----------------------------------------------------------------------------------------
+
+def check_threshold_auc(fn) -> None:
+    """fn(member_loss (m,), nonmember_loss (n,)) -> the ROC AUC of the attack that scores an image by -loss:
+    the probability that a random member has a lower loss than a random non-member, ties counting half."""
+    rng = np.random.default_rng(9)
+    member = np.round(rng.exponential(0.5, 30), 1)  # rounded: some ties
+    nonmember = np.round(rng.exponential(1.0, 25), 1)
+    less = (member[:, None] < nonmember[None, :]).mean()
+    equal = (member[:, None] == nonmember[None, :]).mean()
+    want = less + 0.5 * equal
+    _close(fn(member, nonmember), want, "threshold-attack AUC", rtol=1e-9, mistakes={
+        "the attack scores by the loss itself: members have the *lower* loss, so score by -loss": 1 - want,
+        "ties are not counted: a tie is a coin flip and counts half": less,
+        "ties count fully: a tie is a coin flip and counts half": less + equal,
+    }, hint="Expected mean over all (member, non-member) pairs of [l_m < l_n] + 0.5 [l_m == l_n].")
+    _ok("the AUC is the chance that a member's loss is below a non-member's")
+
+
+def _roc_counts(scores, is_member):
+    """(true positives, false positives) of the thresholds 'score >= s' for each distinct s, descending."""
+    thresholds = np.unique(scores)[::-1]
+    tp = np.array([np.sum((scores >= s) & is_member) for s in thresholds])
+    fp = np.array([np.sum((scores >= s) & ~is_member) for s in thresholds])
+    return tp, fp
+
+
+def check_tpr_at_fpr(fn) -> None:
+    """fn(scores (N,), is_member (N,) bool, fpr) -> the largest true-positive rate (caught members / members)
+    of a threshold 'score >= s' whose false-positive rate (flagged non-members / non-members) is <= fpr."""
+    rng = np.random.default_rng(10)
+    is_member = np.arange(200) < 80
+    scores = rng.normal(size=200) + 1.0 * is_member
+    tp, fp = _roc_counts(scores, is_member)
+    m, n = is_member.sum(), (~is_member).sum()
+
+    def best(tpr, fpr_of, limit):
+        ok = fpr_of <= limit
+        return float(np.max(tpr[ok], initial=0.0))
+
+    for limit in (0.05, 0.2):
+        want = best(tp / m, fp / n, limit)
+        strictly_below = float(np.max((tp / m)[fp / n < limit], initial=0.0))
+        _close(fn(scores, is_member, limit), want, f"TPR at FPR <= {limit}", rtol=1e-9, mistakes={
+            "the false-positive rate is counted over all images: divide by the non-members": best(tp / m, fp / len(scores), limit),
+            "the true-positive rate is counted over all images: divide by the members": best(tp / len(scores), fp / n, limit),
+            "only FPRs strictly below the limit are kept: an FPR equal to it is allowed": strictly_below,
+        }, hint="Expected, over thresholds s, the largest mean(scores[members] >= s) with "
+                "mean(scores[non-members] >= s) <= fpr.")
+    _ok("the members caught while at most that share of non-members is flagged")

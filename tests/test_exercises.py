@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from frepo_lite import exercises, kernels
+from sklearn.metrics import roc_auc_score
+
+from frepo_lite import exercises, kernels, privacy
 from frepo_lite.bptt import unrolled_meta_gradient
 
 
@@ -87,6 +89,12 @@ RIGHT = [
     (exercises.check_conv_params, lambda ci, co, k: k * k * ci * co + co),
     (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2), keepdims=True))
      / np.sqrt(x.var((1, 2), keepdims=True) + eps)),
+    (exercises.check_class_steps, lambda order, k: list(np.asarray(order).reshape(k, -1))),
+    (exercises.check_class_steps, lambda order, k: np.array_split(order, k)),
+    (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(lg.argmax(1)[np.isin(y, seen)] == y[np.isin(y, seen)])),
+    (exercises.check_threshold_auc, lambda a, b: roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], -np.r_[a, b])),
+    (exercises.check_threshold_auc, lambda a, b: np.mean((a[:, None] < b) + 0.5 * (a[:, None] == b))),
+    (exercises.check_tpr_at_fpr, privacy.tpr_at_fpr),
 ]
 
 WRONG = [
@@ -143,6 +151,19 @@ WRONG = [
      / np.sqrt(x.var((0, 1, 2), keepdims=True) + eps), "batch norm"),
     (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2, 3), keepdims=True))
      / np.sqrt(x.var((1, 2, 3), keepdims=True) + eps), "layer norm"),
+    (exercises.check_class_steps, lambda order, k: [order[i::k] for i in range(k)], "consecutive"),
+    (exercises.check_class_steps, lambda order, k: list(np.sort(order).reshape(k, -1)), "sorted"),
+    (exercises.check_class_steps, lambda order, k: list(np.asarray(order).reshape(-1, k)), "number of groups"),
+    (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(lg.argmax(1) == y), "not seen yet"),
+    (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(
+        seen[lg[:, seen].argmax(1)][np.isin(y, seen)] == y[np.isin(y, seen)]), "task-incremental"),
+    (exercises.check_threshold_auc, lambda a, b: np.mean(a[:, None] > b) + 0.5 * np.mean(a[:, None] == b), "-loss"),
+    (exercises.check_threshold_auc, lambda a, b: np.mean(a[:, None] < b), "ties are not counted"),
+    (exercises.check_tpr_at_fpr, lambda s, m, f: max(
+        (np.mean(s[m] >= t) for t in s if np.mean(s >= t) - np.mean(s[m] >= t) * m.mean() <= f), default=0.0),
+     "over all images"),
+    (exercises.check_tpr_at_fpr, lambda s, m, f: max((np.mean(s[m] >= t) for t in s if np.mean(s[~m] >= t) < f),
+                                                      default=0.0), "strictly below"),
 ]
 
 

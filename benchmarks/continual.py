@@ -70,8 +70,9 @@ def markdown(dataset: str, summary: dict, meta: dict) -> str:
     paper = PAPER_CONTINUAL_CIFAR100
     lines += ["", "The paper (CIFAR-100, 20 images/class; not this dataset): final accuracy "
               f"{paper[(5, 'FRePo')]} % (FRePo) and {paper[(5, 'DM')]} % (DM) after 5 steps, "
-              f"{paper[(10, 'FRePo')]} % and {paper[(10, 'DM')]} % after 10; a set distilled from all classes "
-              f"at once: {paper[('one-shot', 'FRePo, all classes')]} %.", "",
+              f"{paper[(10, 'FRePo')]} % and {paper[(10, 'DM')]} % after 10; a set of 10 images/class (half the "
+              f"buffer's images) distilled from all classes at once: {paper[('one-shot', 'FRePo, all classes')]} % "
+              "(the paper's text; its Table 1: 42.5 %).", "",
               f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}; "
               f"{meta['wall_minutes']:.0f} minutes in all.", "", f"Reproduce: `{meta['command']}`."]
     return "\n".join(lines) + "\n"

@@ -76,7 +76,8 @@ def markdown(dataset: str, rows: list[dict], meta: dict) -> str:
     attacks = list(ATTACK_NAMES)
     lines = [f"# Membership inference: {dataset} (measured)", "",
              f"{meta['members']} member and {meta['nonmembers']} non-member training images. Each victim: one "
-             f"{meta['network']} trained without augmentation (Adam, constant learning rate); test accuracy (%) "
+             f"{meta['network']} trained without augmentation (Adam at a constant learning rate {meta['lr']:g}, batch "
+             f"{meta['batch']}); test accuracy (%) "
              "and the ROC AUC of each attack, with the true-positive rate at 1 % and 0.1 % false positives of "
              "the strongest attack (by AUC) in brackets.", "",
              f"## After {final} training steps", "",
@@ -121,10 +122,11 @@ def main(argv=None) -> None:
     p.add_argument("--checkpoints", type=int, nargs="+", default=[100, 400, 1000, 2000, 4000, 8000, 16000],
                    help="training steps after which each victim is attacked")
     p.add_argument("--width", type=int, default=32, help="width of the victims (protocol: 128)")
+    p.add_argument("--batch", type=int, default=500, help="training batch of the victims (protocol: 500)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     command = "python benchmarks/membership.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    cfg = EvalConfig(width=args.width, augment=False)
+    cfg = EvalConfig(width=args.width, batch=args.batch, augment=False)
     for dataset in args.datasets:
         t0 = time.perf_counter()
         data = load_dataset(dataset)

@@ -51,6 +51,12 @@ def label_scale(num_classes: int) -> float:
     return 1.0 / np.sqrt(num_classes / 10.0)
 
 
+def distilled_label_scale(cfg: DistillConfig, num_classes: int) -> float:
+    """The scale s a FRePo buffer's labels start from: cfg.label_scale, or 1/sqrt(C/10) when it is None. A
+    label entry of a class the image does not belong to starts at the off value -s/C."""
+    return cfg.label_scale if cfg.label_scale is not None else label_scale(num_classes)
+
+
 def _rows_of_classes(y_rows: np.ndarray, classes) -> np.ndarray:
     """Indices of the rows whose class id is in `classes`, ordered class by class as `classes` lists them."""
     return np.concatenate([np.flatnonzero(y_rows == c) for c in classes])
@@ -118,7 +124,7 @@ def distilled_buffer(dataset: Dataset, classes, cfg: DistillConfig, checkpoint: 
     the k classes of the step, then expanded to all C (expand_labels). checkpoint: resumable run file.
     """
     c = dataset.num_classes
-    scale = cfg.label_scale if cfg.label_scale is not None else label_scale(c)
+    scale = distilled_label_scale(cfg, c)
     result = distill(classes_only(dataset, classes), cfg.replace(label_scale=scale), checkpoint=checkpoint,
                      progress=progress)
     return result.images, expand_labels(result.labels, classes, c, scale)

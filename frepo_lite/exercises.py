@@ -475,11 +475,16 @@ def check_class_steps(fn) -> None:
     """fn(order (C,), num_steps) -> the classes of each step: num_steps consecutive groups of `order`."""
     for order, steps in ((np.random.RandomState(0).permutation(10), 5), (np.array([4, 0, 5, 2, 1, 3]), 3)):
         want = order.reshape(steps, -1)
-        got = np.asarray([np.asarray(g) for g in fn(order, steps)])
+        groups = [np.asarray(g) for g in fn(order, steps)]
+        sizes = [len(g) for g in groups]
+        if sizes != [want.shape[1]] * steps:
+            raise AssertionError(f"class steps ({len(order)} classes, {steps} steps): expected {steps} groups of "
+                                 f"{want.shape[1]} classes, got groups of sizes {sizes}. num_steps is the number "
+                                 "of groups, each of len(order) // num_steps consecutive classes.")
+        got = np.stack(groups)
         _close(got, want, f"class steps ({len(order)} classes, {steps} steps)", rtol=0.0, mistakes={
             "every step takes every num_steps-th class (order[i::num_steps]): a step's classes are "
             "consecutive in the order": order.reshape(-1, steps).T,
-            "the groups hold num_steps classes each; num_steps is the number of groups": order.reshape(-1, steps),
             "the classes are sorted: the order decides which classes come first": np.sort(order).reshape(steps, -1),
         }, hint="Expected order cut into num_steps consecutive groups of len(order) // num_steps.")
     _ok("the class order cut into consecutive, equal groups")
@@ -539,21 +544,28 @@ def check_tpr_at_fpr(fn) -> None:
     of a threshold 'score >= s' whose false-positive rate (flagged non-members / non-members) is <= fpr."""
     rng = np.random.default_rng(10)
     is_member = np.arange(200) < 80
-    scores = rng.normal(size=200) + 1.0 * is_member
-    tp, fp = _roc_counts(scores, is_member)
-    m, n = is_member.sum(), (~is_member).sum()
+    continuous = rng.normal(size=200) + 1.0 * is_member
+    tied = np.round(continuous * 2) / 2  # few distinct scores, as a k-NN attack gives: ties across members and not
 
     def best(tpr, fpr_of, limit):
         ok = fpr_of <= limit
         return float(np.max(tpr[ok], initial=0.0))
 
-    for limit in (0.05, 0.2):
+    for scores, limit, case in ((continuous, 0.05, "FPR <= 0.05"), (continuous, 0.2, "FPR <= 0.2"),
+                                (tied, 0.1, "FPR <= 0.1, tied scores")):
+        tp, fp = _roc_counts(scores, is_member)
+        m, n = is_member.sum(), (~is_member).sum()
+        order = np.argsort(-scores, kind="stable")  # thresholds between single images, ties split
+        tp_split, fp_split = np.cumsum(is_member[order]), np.cumsum(~is_member[order])
         want = best(tp / m, fp / n, limit)
         strictly_below = float(np.max((tp / m)[fp / n < limit], initial=0.0))
-        _close(fn(scores, is_member, limit), want, f"TPR at FPR <= {limit}", rtol=1e-9, mistakes={
+        _close(fn(scores, is_member, limit), want, f"TPR at {case}", rtol=1e-9, mistakes={
             "the false-positive rate is counted over all images: divide by the non-members": best(tp / m, fp / len(scores), limit),
             "the true-positive rate is counted over all images: divide by the members": best(tp / len(scores), fp / n, limit),
             "only FPRs strictly below the limit are kept: an FPR equal to it is allowed": strictly_below,
+            "thresholds fall between single images of the sorted scores, splitting tied scores: a threshold "
+            "flags every image with score >= s, so tied images are flagged together":
+                best(tp_split / m, fp_split / n, limit),
         }, hint="Expected, over thresholds s, the largest mean(scores[members] >= s) with "
                 "mean(scores[non-members] >= s) <= fpr.")
     _ok("the members caught while at most that share of non-members is flagged")

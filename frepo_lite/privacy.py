@@ -181,18 +181,32 @@ def victim_accuracy(model, variables, dataset: Dataset) -> float:
     return float(jnp.mean(jnp.argmax(logits, -1) == dataset.y_test))
 
 
+def attack_victim(model, variables, dataset: Dataset, members: np.ndarray, nonmembers: np.ndarray,
+                  attacks=ATTACKS, seed: int = 0) -> dict:
+    """One victim at one moment, attacked: {'test_acc', 'member_loss', 'nonmember_loss' (means of the victim's
+    loss), 'attacks': {attack: attack_report}, 'scores': {attack: (N,)}, 'loss' (N,), 'is_member' (N,)}, the
+    arrays over the members then the non-members."""
+    feats, loss, is_member = victim_features(model, variables, dataset, members, nonmembers)
+    scores = {a: attack_scores(feats, loss, is_member, a, seed=seed) for a in attacks}
+    return {"test_acc": victim_accuracy(model, variables, dataset), "member_loss": float(loss[is_member].mean()),
+            "nonmember_loss": float(loss[~is_member].mean()),
+            "attacks": {a: attack_report(s, is_member) for a, s in scores.items()},
+            "scores": scores, "loss": loss, "is_member": is_member}
+
+
 def evaluate_victims(victims: dict, dataset: Dataset, members: np.ndarray, nonmembers: np.ndarray,
                      cfg: EvalConfig, checkpoints, attacks=ATTACKS, seed: int = 0, progress: bool = True) -> list[dict]:
     """Train one victim per training set and attack it at each training length.
 
     victims: {name: (images, labels)}, e.g. the members, a random subset of them, a set distilled from them.
-    Returns one row per (victim, steps): {'victim', 'steps', 'test_acc', 'attacks': {attack: report}}.
+    Returns one row per (victim, steps): {'victim', 'steps', 'test_acc', 'member_loss', 'nonmember_loss',
+    'attacks': {attack: report}} (attack_victim without its arrays).
     """
     rows = []
     for name, (images, labels) in tqdm(victims.items(), desc="victims", disable=not progress):
         model, kept = train_victim(images, labels, dataset, cfg, checkpoints, seed, progress)
         for steps, variables in kept.items():
-            feats, loss, is_member = victim_features(model, variables, dataset, members, nonmembers)
-            rows.append({"victim": name, "steps": steps, "test_acc": victim_accuracy(model, variables, dataset),
-                         "attacks": run_attacks(feats, loss, is_member, attacks, seed)})
+            result = attack_victim(model, variables, dataset, members, nonmembers, attacks, seed)
+            rows.append({"victim": name, "steps": steps, **{k: result[k] for k in (
+                "test_acc", "member_loss", "nonmember_loss", "attacks")}})
     return rows

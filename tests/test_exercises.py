@@ -154,6 +154,8 @@ WRONG = [
     (exercises.check_class_steps, lambda order, k: [order[i::k] for i in range(k)], "consecutive"),
     (exercises.check_class_steps, lambda order, k: list(np.sort(order).reshape(k, -1)), "sorted"),
     (exercises.check_class_steps, lambda order, k: list(np.asarray(order).reshape(-1, k)), "number of groups"),
+    (exercises.check_class_steps, lambda order, k: [order[i:i + k] for i in range(0, len(order), k)],
+     r"groups of sizes \[5, 5\]"),
     (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(lg.argmax(1) == y), "not seen yet"),
     (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(
         seen[lg[:, seen].argmax(1)][np.isin(y, seen)] == y[np.isin(y, seen)]), "task-incremental"),
@@ -164,6 +166,10 @@ WRONG = [
      "over all images"),
     (exercises.check_tpr_at_fpr, lambda s, m, f: max((np.mean(s[m] >= t) for t in s if np.mean(s[~m] >= t) < f),
                                                       default=0.0), "strictly below"),
+    (exercises.check_tpr_at_fpr, lambda s, m, f: max(
+        (tp / m.sum() for tp, fp in zip(np.cumsum(m[np.argsort(-s, kind="stable")]),
+                                        np.cumsum(~m[np.argsort(-s, kind="stable")])) if fp / (~m).sum() <= f),
+        default=0.0), "splitting tied scores"),
 ]
 
 

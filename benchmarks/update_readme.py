@@ -1,7 +1,8 @@
 """Copy the measured tables of benchmarks/results and the notebooks' measured runtimes
 (notebooks/runtimes.json, written by notebooks/run_notebooks.py) into README.md, between its
 <!-- TABLE1 -->, <!-- LABELS -->, <!-- SPEED --> and <!-- NOTEBOOKS --> markers, and, once
-benchmarks/transfer.py has written results, between <!-- TRANSFER --> markers.
+benchmarks/transfer.py, continual.py and membership.py have written results, between <!-- TRANSFER -->,
+<!-- CONTINUAL --> and <!-- MEMBERSHIP --> markers.
 
 Run from the repository root after a benchmark or a notebook run: python benchmarks/update_readme.py
 """
@@ -29,6 +30,12 @@ NOTEBOOKS = {
     "05_learned_labels": "what learned labels encode: confidence, margin and the paper's three groups; class "
                          "similarity against a real-data network's confusions (rank correlation against chance); "
                          "learned vs fixed labels with their noise; the initial label scale; a label explorer",
+    "06_continual_learning": "class-incremental learning with GDumb; random, herding, FRePo-per-step and "
+                             "FRePo-all-classes buffers of equal size; accuracy on the classes seen so far, step by "
+                             "step, with its noise; why per-step distillation cannot relate classes across steps",
+    "07_membership_inference": "the membership-inference game; five attacks against victims trained on the members, "
+                               "a random subset and a set distilled from them, over training steps; AUC and TPR at "
+                               "low FPR; the members a distilled set starts from; what a failed attack does not show",
 }
 RESULTS = pathlib.Path("benchmarks/results")
 DATASETS = (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"))  # (results key, name shown)
@@ -54,6 +61,16 @@ def transfer_block() -> str | None:
             "no number of ours to set beside it); it shows the pattern to look for, FRePo's Conv-BN set against the "
             "Conv-IN sets of other methods:\n\n| set (CIFAR-10, paper) | " + " | ".join(cols) + " |\n|---|"
             + "---|" * len(cols) + "\n" + paper)
+
+
+def results_block(prefix: str, title: str) -> str | None:
+    """The measured tables results/<prefix>_<dataset>.md that exist, under one heading; None if none."""
+    tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in DATASETS]
+    tables = [(name, path) for name, path in tables if path.exists()]
+    if not tables:
+        return None
+    return f"### {title}\n\n" + "\n\n".join(f"**{name}**\n\n" + path.read_text().split("\n", 2)[2].strip()
+                                             for name, path in tables)
 
 
 def main() -> None:
@@ -96,9 +113,9 @@ def main() -> None:
                  "in every variant, it comes from the single compiled program with the training set resident on "
                  "the device (details in [`benchmarks/README.md`](benchmarks/README.md)).",
     }
-    transfer = transfer_block()
-    if transfer is not None:
-        blocks["TRANSFER"] = transfer
+    optional = {"TRANSFER": transfer_block(), "CONTINUAL": results_block("continual", "Continual learning (paper Sec. 5.1)"),
+                "MEMBERSHIP": results_block("membership", "Membership inference (paper Sec. 5.2, Tables 4 and 6)")}
+    blocks.update({k: v for k, v in optional.items() if v is not None})
     for key, body in blocks.items():
         marker = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)
         if not marker.search(text):

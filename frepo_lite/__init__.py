@@ -2,7 +2,9 @@
 
 Modules: ``data`` (datasets, preprocessing), ``models`` (Conv and transfer architectures), ``kernels``
 (conjugate kernel, KRR), ``distill`` (the FRePo loop), ``evaluate`` (fresh-network evaluation),
-``augment`` (evaluation augmentation), ``export`` (distilled-set files), ``viz`` (figures).
+``augment`` (evaluation augmentation), ``export`` (distilled-set files), ``viz`` (figures), ``labels``
+(learned-label statistics), ``transfer`` (cross-architecture evaluation), ``continual`` (replay buffers and
+class-incremental learning), ``privacy`` (membership-inference attacks).
 """
 __version__ = "0.1.0"
 

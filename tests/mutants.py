@@ -3,9 +3,9 @@
     .venv/bin/python tests/mutants.py             # all mutants; writes tests/mutants.md
     .venv/bin/python tests/mutants.py 3 7         # only mutants 3 and 7 (numbers as in tests/mutants.md)
 
-Each mutant replaces one exact line fragment of kernels.py, distill.py, evaluate.py or augment.py in a
-scratch copy of the package and the tests (the checkout is never touched), and runs the tests named beside it
-(the ones meant to catch it; `-x`, so it stops at the first failure), after checking that all the named
+Each mutant replaces one exact line fragment of a module of the package (kernels, distill, evaluate, augment,
+continual, privacy) in a scratch copy of the package and the tests (the checkout is never touched), and runs the
+tests named beside it (the ones meant to catch it; `-x`, so it stops at the first failure), after checking that all the named
 tests pass on the unmutated copy. A mutant is "caught" when those tests fail, "survived" when they pass. Mutants
 that cannot change a result are listed in HARMLESS with the reason, and are not run.
 """
@@ -132,6 +132,23 @@ MUTANTS = [
      [T + "test_protocol.py::test_augment_draws_one_op_per_image_and_flips_only_rgb"]),
     ("augment.py", "col = (col - mean) * params[\"contrast\"] + mean", "col = col * params[\"contrast\"]",
      "contrast scales about 0 instead of the mean", [T + "test_protocol.py::test_colour_op_brightness_saturation_contrast"]),
+    ("continual.py", "return list(order.reshape(num_steps, -1))", "return list(order.reshape(-1, num_steps).T)",
+     "class steps take every num_steps-th class", [T + "test_continual.py::test_class_order_is_the_seeded_permutation_and_steps_cut_it_in_order"]),
+    ("continual.py", "out[:, np.asarray(classes)] = labels_k + scale / k - scale / num_classes",
+     "out[:, np.asarray(classes)] = labels_k", "per-step labels not shifted to the C-class one-hot",
+     [T + "test_continual.py::test_expand_labels_maps_a_k_class_one_hot_to_the_c_class_one_hot"]),
+    ("continual.py", "result = evaluate_support(images, labels, seen_classes_only(dataset, seen), cfg, split=split,",
+     "result = evaluate_support(images, labels, dataset, cfg, split=split,", "GDumb tests on all classes, not the seen ones",
+     [T + "test_continual.py::test_gdumb_tests_only_the_classes_seen_so_far"]),
+    ("privacy.py", "nonmembers.append(idx[m:m + nm])", "nonmembers.append(idx[:nm])", "non-members overlap the members",
+     [T + "test_privacy.py::test_member_split_is_disjoint_and_class_balanced"]),
+    ("privacy.py", "if t + 1 in checkpoints:", "if t in checkpoints:", "victim snapshot one step early",
+     [T + "test_privacy.py::test_victim_checkpoints_are_one_run"]),
+    ("privacy.py", "return -np.asarray(loss, np.float64)", "return np.asarray(loss, np.float64)",
+     "threshold attack scores the loss, not -loss",
+     [T + "test_privacy.py::test_every_attack_finds_a_victim_that_memorised"]),
+    ("privacy.py", "return float(tprs[fprs <= fpr].max())", "return float(tprs[fprs < fpr].max())",
+     "TPR at FPR strictly below the limit", [T + "test_privacy.py::test_measures_on_scores_with_known_answers"]),
 ]
 
 # Mutants considered and not run, because no result can change.
@@ -191,7 +208,7 @@ def write_report(results: list[dict]) -> None:
     caught = sum(r["caught"] for r in results)
     lines = ["# Mutation pass over the protocol", "",
              "Command: `.venv/bin/python tests/mutants.py` (from the repository root). Each mutant is one plausible "
-             "one-line mistake in `frepo_lite/{kernels,distill,evaluate,augment}.py`; it is caught when the tests "
+             "one-line mistake in `frepo_lite/{kernels,distill,evaluate,augment,continual,privacy}.py`; it is caught when the tests "
              "named beside it in `tests/mutants.py` fail.", "",
              f"Result: {caught} of {len(results)} mutants caught.", "",
              "| # | file | mistake | caught by |", "|---|---|---|---|"]

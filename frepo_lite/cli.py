@@ -69,7 +69,8 @@ def cmd_distill(args) -> dict:
         sys.exit(f"error: {out} already exists; choose another --out or pass --overwrite")
     overrides = {k: v for k, v in (("images_per_class", args.ipc), ("steps", args.steps), ("width", args.width),
                                    ("lr", args.lr), ("real_batch", args.batch), ("seed", args.seed),
-                                   ("learn_labels", args.learn_labels)) if v is not None}
+                                   ("learn_labels", args.learn_labels), ("krr_support", args.krr_support))
+                 if v is not None}
     cfg = preset(args.preset, args.dataset, **overrides)
     data = load_dataset(args.dataset, args.data_dir)
     ckpt = args.checkpoint or str(out) + ".ckpt"
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--lr", type=_positive_float, default=None)
     d.add_argument("--batch", type=_count(1), default=None, help="real batch size")
     d.add_argument("--learn-labels", action=argparse.BooleanOptionalAction, default=None)
+    d.add_argument("--krr-support", type=_count(1), default=None,
+                   help="a random this many distilled images as KRR support each step (default: all of them)")
     d.add_argument("--seed", type=_count(0), default=None)
     d.add_argument("--out", required=True, help="the .npz to write")
     d.add_argument("--checkpoint", default=None, help="resumable checkpoint (default OUT.ckpt)")

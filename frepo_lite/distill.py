@@ -4,8 +4,9 @@ One distillation step, compiled as a single XLA program (:func:`make_step`):
 
 1. pick a pool model i uniformly; draw a real batch (X_t, Y_t) from the device-resident training set;
 2. ["v1" order: first train model i one Adam step on the distilled set];
-3. meta-loss: KRR with the model's conjugate kernel, support = distilled set, targets = real batch
-   (+ the label-margin term when labels are learned); one LAMB step on images (and labels);
+3. meta-loss: KRR with the model's conjugate kernel, support = distilled set (or a random `krr_support` of
+   it), targets = real batch (+ the label-margin term when labels are learned); one LAMB step on images
+   (and labels);
 4. ["v2" order, the default: now train model i one Adam step on the updated distilled set];
 5. re-initialise model i once it has taken more than K steps (ages run 0..K, as in the paper and the
    authors' code; the pool's counters start staggered at (K/m)*i).
@@ -29,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import kernels
+from . import kernels, sharding
 from .data import Dataset, class_balanced_indices, herding_indices
 from .models import BN_MOMENTUM, apply_model, init_model, make_model, mse_train_step
 from .protocol import PROTOCOL_VERSION
@@ -62,11 +63,12 @@ class DistillConfig:
     flip: bool | None = None  # None: on for RGB data with at most 100 distilled images
     lambda0: float = kernels.LAMBDA0
     kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
+    krr_support: int | None = None  # None: every distilled image is KRR support; k: a random k of them per step
     seed: int = 0
 
     def __post_init__(self):
         _check_fields(self, positive=("images_per_class", "width", "real_batch", "pool_size",
-                                      "max_online_steps", "online_batch"),
+                                      "max_online_steps", "online_batch", "krr_support"),
                       non_negative=("steps", "seed", "init_noise_std", "lambda0"),
                       positive_float=("lr", "online_lr"))
         if not 0.0 <= self.lr_final_ratio <= 1.0:
@@ -186,15 +188,19 @@ def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
     return optax.lamb(meta_lr_schedule(cfg), weight_decay=0.0)
 
 
-def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, flip: bool):
+def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, flip: bool, support=None):
     """FRePo's meta-loss (paper Eq. 2) and metrics.
 
     data: {'images': (n,H,W,C), 'labels': (n,C)}; x_target (B,H,W,C); y_target (B,C) centred one-hot.
+    support: None (every distilled image is KRR support) or (k,) int indices of the images that are (only
+    they, and their labels, get a gradient this step).
     Features of both sets come from the model in inference mode; the target features carry no gradient.
     """
     xs, ys = data["images"], data["labels"]
     if not cfg.learn_labels:
         ys = jax.lax.stop_gradient(ys)
+    if support is not None:
+        xs, ys = xs[support], ys[support]
     if flip:
         xs, ys_support = jnp.concatenate([xs, xs[:, :, ::-1]]), jnp.concatenate([ys, ys])
     else:
@@ -273,13 +279,37 @@ def _validate(dataset: Dataset, cfg: DistillConfig) -> None:
         raise ValueError("the training images contain NaN or inf values: check the data and its preprocessing")
     if cfg.real_batch > len(dataset.x_train):
         raise ValueError(f"real_batch={cfg.real_batch} exceeds the {len(dataset.x_train)} training images")
+    n = cfg.images_per_class * dataset.num_classes
+    if cfg.krr_support is not None and cfg.krr_support > n:
+        raise ValueError(f"krr_support={cfg.krr_support} exceeds the {n} distilled images; use None for all of "
+                         "them, or a smaller number")
 
 
-def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
+def support_indices(key, n: int, cfg: DistillConfig):
+    """The distilled images that are KRR support this step: None (all n) or cfg.krr_support distinct random
+    indices (k,) int32, a fresh draw each step (paper App. C.5: bounded cost as the set grows)."""
+    if cfg.krr_support is None or cfg.krr_support >= n:
+        return None
+    return jax.random.choice(key, n, (cfg.krr_support,), replace=False)
+
+
+def make_step(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
     """The compiled FRePo step: (state, x_real (N,H,W,C), y_real (N,) int) -> (state, metrics).
 
     The state is donated, so the update happens in place on the device.
+    mesh: None (one device) or ``sharding.data_mesh(devices)``: the real batch is then split across the
+    mesh's devices and everything else is replicated (inputs and outputs), one compiled program per step.
     """
+    step = step_function(dataset, cfg, mesh)
+    if mesh is None:
+        return jax.jit(step, donate_argnums=0)
+    everywhere = sharding.replicated(mesh)
+    return jax.jit(step, donate_argnums=0, in_shardings=everywhere, out_shardings=everywhere)
+
+
+def step_function(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
+    """FRePo's step as a plain (not yet compiled) function, for make_step and for measuring its cost."""
+    sharding.check_divisible(cfg.real_batch, mesh, "real_batch")
     model, optimizer = _model_and_online_optimizer(dataset, cfg)
     meta_opt = make_meta_optimizer(cfg)
     c, rgb = dataset.num_classes, dataset.info.is_rgb
@@ -300,8 +330,11 @@ def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
             variables, opt_i = train_online(variables, opt_i, state.images, state.labels)
         idx = jax.random.randint(k_batch, (cfg.real_batch,), 0, x_real.shape[0])
         x_t, y_t = x_real[idx], kernels.centered_one_hot(y_real[idx], c)
+        if mesh is not None:
+            x_t, y_t = (jax.lax.with_sharding_constraint(a, sharding.split_rows(mesh)) for a in (x_t, y_t))
         data = {"images": state.images, "labels": state.labels}
-        grads, metrics = jax.grad(meta_loss, has_aux=True)(data, model, variables, x_t, y_t, cfg, flip)
+        support = support_indices(jax.random.fold_in(k_batch, 1), state.images.shape[0], cfg)
+        grads, metrics = jax.grad(meta_loss, has_aux=True)(data, model, variables, x_t, y_t, cfg, flip, support)
         updates, opt_state = meta_opt.update(grads, state.opt_state, data)
         data = optax.apply_updates(data, updates)
         if cfg.order == "v2":
@@ -327,7 +360,7 @@ def make_step(dataset: Dataset, cfg: DistillConfig) -> Callable:
                                  krr_fallbacks=state.krr_fallbacks + (metrics["krr_escalations"] > 0))
         return new_state, metrics
 
-    return jax.jit(step, donate_argnums=0)
+    return step
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,7 +418,8 @@ def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: Distil
                          f"protocol version {payload.get('protocol_version', 1)}; this one writes "
                          f"{CHECKPOINT_VERSION} and {PROTOCOL_VERSION}): its run would not continue the same "
                          "algorithm. Start a new run with another checkpoint path; the file is left untouched.")
-    saved = json.loads(payload["config"])
+    # a setting added after the checkpoint was written takes its default, which keeps the earlier behaviour
+    saved = {**_config_defaults(), **json.loads(payload["config"])}
     if saved != dataclasses.asdict(cfg) or payload["dataset"] != dataset_name:
         diff = {k: (saved.get(k), v) for k, v in dataclasses.asdict(cfg).items() if saved.get(k) != v}
         raise ValueError(f"{path} belongs to another run (dataset {payload['dataset']!r}; differing settings "
@@ -395,17 +429,23 @@ def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: Distil
     return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
 
 
+def _config_defaults() -> dict:
+    return {f.name: f.default for f in dataclasses.fields(DistillConfig)}
+
+
 def _history_to_json(history: dict) -> dict:
     out = dict(history)
-    out["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"]).tolist()}
-                        for s in history["snapshots"]]
+    out["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"]).tolist(),
+                         "labels": np.asarray(s["labels"]).tolist()} for s in history["snapshots"]]
     return out
 
 
 def _history_from_json(saved: dict) -> dict:
-    """Inverse of _history_to_json: snapshot images back to float32 arrays (n,H,W,C)."""
+    """Inverse of _history_to_json: snapshot images (n,H,W,C) and labels (n,C) back to float32 arrays (a
+    snapshot saved before labels were kept has none: None)."""
     history = dict(saved)
-    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32)}
+    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32),
+                             "labels": np.asarray(s["labels"], np.float32) if "labels" in s else None}
                             for s in saved["snapshots"]]
     return history
 
@@ -413,15 +453,20 @@ def _history_from_json(saved: dict) -> dict:
 def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLike | None = None,
             checkpoint_every: int = 200, log_every: int = 10, eval_every: int | None = None,
             eval_fn: Callable[[np.ndarray, np.ndarray], dict] | None = None,
-            snapshot_every: int | None = None, progress: bool = True, stop_after: int | None = None
-            ) -> DistillResult:
+            snapshot_every: int | None = None, progress: bool = True, stop_after: int | None = None,
+            devices=None) -> DistillResult:
     """Run FRePo for cfg.steps steps and return the distilled set.
 
     checkpoint: a file; if it exists the run resumes from it (it must come from the same settings),
         and it is rewritten every checkpoint_every steps and at the end.
     eval_every/eval_fn: call eval_fn(images, labels) -> dict of numbers every eval_every steps (history['eval']).
-    snapshot_every: keep a copy of the images every so many steps (history['snapshots']) for viewers.
+    snapshot_every: keep a copy of the images and labels every so many steps (history['snapshots']: each
+        {'step', 'images', 'labels'}) for viewers and for evaluations along the run.
     stop_after: stop after this many steps of this call (to interrupt a run on purpose; resume later).
+    devices: the devices to run on (default: all visible ones, ``jax.devices()``). With more than one, each
+        step splits the real batch across them (cfg.real_batch must be a multiple of their number) and
+        replicates the rest, the training set included (see ``frepo_lite.sharding``). A checkpoint resumes
+        on any number of devices.
     Raises FloatingPointError, naming the step, if the loss stops being finite.
     """
     import time
@@ -432,8 +477,10 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
     history = _empty_history()
     if checkpoint is not None and Path(checkpoint).exists():
         state, history = load_checkpoint(checkpoint, state, cfg, dataset.info.name)
-    step_fn = make_step(dataset, cfg)
-    x_real, y_real = jax.device_put(dataset.x_train), jax.device_put(dataset.y_train)
+    mesh, place = sharding.placement(devices)
+    step_fn = make_step(dataset, cfg, mesh)
+    state = jax.device_put(state, place)
+    x_real, y_real = jax.device_put(dataset.x_train, place), jax.device_put(dataset.y_train, place)
     start = int(state.step)
     end = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     t0 = time.perf_counter()
@@ -476,7 +523,8 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
         if done % log_every == 0 or done == end:
             record(done, metrics)
         if snapshot_every and (done % snapshot_every == 0 or done == end):
-            history["snapshots"].append({"step": done, "images": np.asarray(state.images)})
+            history["snapshots"].append({"step": done, "images": np.asarray(state.images),
+                                         "labels": np.asarray(state.labels)})
         if eval_every and eval_fn is not None and (done % eval_every == 0 or done == cfg.steps):
             result = eval_fn(np.asarray(state.images), np.asarray(state.labels))
             history["eval"].append({"step": done, **{k: float(v) for k, v in result.items()}})

@@ -21,13 +21,18 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from . import kernels
+from . import kernels, sharding
 from .augment import augment
 from .data import Dataset, class_balanced_indices
 from .models import apply_model, init_model, make_model, mse_train_step
 from .protocol import PROTOCOL_VERSION
 
 SPLITS = ("test", "val")
+# Whether training the evaluation's networks all at once (vmap) beats one after another, by JAX backend, as
+# measured on one device by benchmarks/devices.py (results/devices_<backend>.md). On the 2-core CPU, 4 networks
+# of width 32 on 100 images: 548 ms per step one after another, 1683 ms at once. A backend not listed (a GPU
+# until measured there) trains them one after another.
+PARALLEL_EVAL: dict[str, bool] = {"cpu": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,16 +103,20 @@ def batch_indices(key, n: int, batch: int):
     return jax.random.permutation(key, n)[:batch]
 
 
-def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
-    """train(key, images, labels) -> variables: `steps` Adam steps from a fresh initialisation.
+def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
+    """(train, train_many): `steps` Adam steps from a fresh initialisation.
 
-    Each step is one compiled call in a Python loop: on XLA:CPU that runs ~6x faster than the same
-    loop as a lax.scan (measured: 25 vs 148 ms per step for width 32 on 10 images).
+    train(key, images, labels) -> variables: one network. Each step is one compiled call in a Python loop:
+    on XLA:CPU that runs ~6x faster than the same loop as a lax.scan (measured: 25 vs 148 ms per step for
+    width 32 on 10 images).
+    train_many(keys (k,), images, labels, mesh=None, progress=False) -> variables with a leading axis k: k
+    networks at once
+    (vmap over networks), split across the mesh's devices when k is a multiple of their number. Network j
+    gets the same randomness as train(keys[j], ...).
     """
     tx = make_eval_optimizer(cfg, steps)
     batch = min(n, cfg.batch)
 
-    @jax.jit
     def step(variables, opt_state, images, labels, key):
         k_batch, k_aug = jax.random.split(key)
         idx = batch_indices(k_batch, n, batch)
@@ -116,29 +125,46 @@ def _make_train_fn(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
             x = augment(k_aug, x, rgb)
         return mse_train_step(model, tx, variables, opt_state, x, y)
 
-    def train(key, images, labels):
+    def init(key, input_shape):
         k_init, k_loop = jax.random.split(key)
-        variables = init_model(model, k_init, images.shape[1:])
-        opt_state = tx.init(variables["params"])
+        variables = init_model(model, k_init, input_shape)
+        return variables, tx.init(variables["params"]), k_loop
+
+    one_step = jax.jit(step)
+    many_steps = jax.jit(jax.vmap(step, in_axes=(0, 0, None, None, 0)))
+
+    def train(key, images, labels):
+        variables, opt_state, k_loop = init(key, images.shape[1:])
         for t in range(steps):
-            variables, opt_state = step(variables, opt_state, images, labels, jax.random.fold_in(k_loop, t))
+            variables, opt_state = one_step(variables, opt_state, images, labels, jax.random.fold_in(k_loop, t))
         return variables
 
-    return train
+    def train_many(keys, images, labels, mesh=None, progress=False):
+        keys = jnp.stack(list(keys))
+        if mesh is not None and len(keys) % mesh.size == 0:
+            keys = jax.device_put(keys, sharding.split_rows(mesh))
+            images, labels = jax.device_put((images, labels), sharding.replicated(mesh))
+        variables, opt_state, k_loops = jax.vmap(init, in_axes=(0, None))(keys, images.shape[1:])
+        for t in tqdm(range(steps), desc=f"train {len(keys)} networks", disable=not progress, leave=False):
+            step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t)
+            variables, opt_state = many_steps(variables, opt_state, images, labels, step_keys)
+        return variables
+
+    return train, train_many
 
 
 @functools.lru_cache(maxsize=8)
 def _trainer(cfg: EvalConfig, num_classes: int, resolution: int, n: int, rgb: bool, steps: int):
-    """(model, train) for one evaluation setting, kept so that repeated evaluations compile once."""
+    """(model, train, train_many) for one evaluation setting, kept so that repeated evaluations compile once."""
     model = make_model(cfg.arch, num_classes, resolution, cfg.width, cfg.norm)
-    return model, _make_train_fn(model, cfg, n, rgb, steps)
+    return (model, *_make_train_fns(model, cfg, n, rgb, steps))
 
 
 def _trainer_for(images, dataset: Dataset, cfg: EvalConfig):
     steps = cfg.steps or eval_steps_for(images.shape[0])
-    model, train = _trainer(cfg.replace(num_models=1, seed=0), dataset.num_classes, dataset.info.resolution,
-                            images.shape[0], dataset.info.is_rgb, steps)
-    return model, train, steps
+    model, train, train_many = _trainer(cfg.replace(num_models=1, seed=0), dataset.num_classes,
+                                        dataset.info.resolution, images.shape[0], dataset.info.is_rgb, steps)
+    return model, train, train_many, steps
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -159,7 +185,7 @@ def train_network(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig
     """
     _check_support(images, labels, dataset)
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
-    model, train, _ = _trainer_for(images, dataset, cfg)
+    model, train, _, _ = _trainer_for(images, dataset, cfg)
     return model, train(jax.random.PRNGKey(seed), images, labels)
 
 
@@ -176,7 +202,8 @@ def _evaluation_key(images, labels, dataset: Dataset, cfg: EvalConfig, split: st
 
 def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalConfig(), split: str = "test",
                      progress: bool = True, resume_dir: str | os.PathLike | None = None,
-                     krr_lambda0: float = kernels.LAMBDA0, krr_flip: bool = False) -> dict:
+                     krr_lambda0: float = kernels.LAMBDA0, krr_flip: bool = False,
+                     parallel: bool | None = None, devices=None) -> dict:
     """Train cfg.num_models fresh networks on the support set and test them.
 
     images (n,H,W,C) in model space, labels (n,C). split: "test" (to report) or "val" (the validation
@@ -187,6 +214,9 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     evaluation (support set, dataset, split, settings). Called again with the same folder, an interrupted
     evaluation trains only the networks still missing (network i always has the seed cfg.seed*1000 + i),
     and one asked for more networks than before adds them.
+    parallel: train the networks still missing all at once (vmap over networks, split across `devices`,
+    default all visible ones, when their number divides evenly) instead of one after another; None: the
+    faster path on this backend (PARALLEL_EVAL). Both give the same networks up to float rounding.
     Returns {'acc_mean', 'acc_std', 'krr_acc_mean', 'krr_acc_std', 'accs', 'krr_accs', 'steps', 'split',
     'network'} with accuracies in [0, 1]; 'network' names what was trained (e.g. "conv-none width 128").
     """
@@ -197,7 +227,7 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
         raise ValueError(f"krr_lambda0 must be >= 0, got {krr_lambda0}")
     images, labels = jnp.asarray(images, jnp.float32), jnp.asarray(labels, jnp.float32)
     x_eval, y_eval = (dataset.x_test, dataset.y_test) if split == "test" else (dataset.x_val, dataset.y_val)
-    model, train, steps = _trainer_for(images, dataset, cfg)
+    model, train, train_many, steps = _trainer_for(images, dataset, cfg)
     krr = {"krr_lambda0": float(krr_lambda0), "krr_flip": bool(krr_flip)}
     support_x = jnp.concatenate([images, images[:, :, ::-1]]) if krr_flip else images
     support_y = jnp.concatenate([labels, labels]) if krr_flip else labels
@@ -208,9 +238,16 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
         if resume.exists():
             saved = json.loads(resume.read_text())
             accs, krr_accs = saved["accs"][:cfg.num_models], saved["krr_accs"][:cfg.num_models]
-    for i in tqdm(range(len(accs), cfg.num_models), desc="evaluate", disable=not progress, leave=False,
-                  initial=len(accs), total=cfg.num_models):
-        variables = train(jax.random.PRNGKey(cfg.seed * 1000 + i), images, labels)
+    missing = [jax.random.PRNGKey(cfg.seed * 1000 + i) for i in range(len(accs), cfg.num_models)]
+    if parallel is None:
+        parallel = PARALLEL_EVAL.get(jax.default_backend(), False)
+    if parallel and len(missing) > 1:
+        stacked = train_many(missing, images, labels, sharding.data_mesh(devices), progress)
+        networks = (jax.tree.map(lambda a, j=j: a[j], stacked) for j in range(len(missing)))
+    else:
+        networks = (train(key, images, labels) for key in missing)  # one at a time, kept as each finishes
+    for variables in tqdm(networks, desc="evaluate", disable=not progress, leave=False, initial=len(accs),
+                          total=cfg.num_models):
         f_eval, logits = features_and_logits(model, variables, x_eval)
         accs.append(float(jnp.mean(jnp.argmax(logits, -1) == y_eval)))
         f_s, _ = features_and_logits(model, variables, support_x)

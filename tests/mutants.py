@@ -149,6 +149,20 @@ MUTANTS = [
      [T + "test_privacy.py::test_every_attack_finds_a_victim_that_memorised"]),
     ("privacy.py", "return float(tprs[fprs <= fpr].max())", "return float(tprs[fprs < fpr].max())",
      "TPR at FPR strictly below the limit", [T + "test_privacy.py::test_measures_on_scores_with_known_answers"]),
+    ("distill.py", "        xs, ys = xs[support], ys[support]", "        xs, ys = xs, ys",
+     "krr_support drawn but every image still used as support",
+     [T + "test_distill.py::test_krr_support_subset_moves_only_the_chosen_images",
+      T + "test_distill.py::test_krr_support_bounds_the_kernel_solved_each_step"]),
+    ("distill.py", "saved = {**_config_defaults(), **json.loads(payload[\"config\"])}",
+     "saved = json.loads(payload[\"config\"])", "a checkpoint written before a setting existed is refused",
+     [T + "test_distill.py::test_a_checkpoint_written_before_a_setting_existed_resumes_with_its_default"]),
+    ("distill.py", "x_t, y_t = (jax.lax.with_sharding_constraint(a, sharding.split_rows(mesh)) for a in (x_t, y_t))",
+     "pass", "the real batch not split across the devices (every device computes all of it)",
+     [T + "test_sharding.py::test_the_sharded_step_splits_the_real_batch"]),
+    ("evaluate.py", "step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t)",
+     "step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t + 1)",
+     "the parallel evaluation's networks get other randomness than the sequential ones",
+     [T + "test_sharding.py::test_the_parallel_evaluation_trains_the_same_networks_split_across_devices"]),
 ]
 
 # Mutants considered and not run, because no result can change.

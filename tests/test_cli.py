@@ -80,6 +80,7 @@ def test_quickstart(tmp_path, capsys):
     (["distill", "--dataset", "mnist", "--out", "x.npz", "--eval-models", "-1"], "--eval-models: must be >= 0"),
     (["evaluate", "x.npz", "--eval-models", "0"], "--eval-models: must be >= 1"),
     (["evaluate", "x.npz", "--eval-width", "0"], "--eval-width: must be >= 1"),
+    (["distill", "--dataset", "mnist", "--out", "x.npz", "--krr-support", "0"], "--krr-support: must be >= 1"),
     (["quickstart", "--steps", "0"], "--steps: must be >= 1")])
 def test_numeric_arguments_are_range_checked(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -108,3 +109,10 @@ def test_evaluate_takes_the_krr_settings_of_the_set(data_dir, tmp_path, monkeypa
     main(["--data-dir", data_dir, "evaluate", str(out)])
     assert seen["krr_lambda0"] == load_distilled(out).metadata["distillation"]["lambda0"]
     assert seen["krr_flip"] is False
+
+
+def test_distill_with_a_random_krr_support(data_dir, tmp_path):
+    out = tmp_path / "set.npz"
+    main(["--data-dir", data_dir, "distill", "--dataset", "mnist", "--out", str(out), *FAST_DISTILL[:-5],
+          "--eval-models", "0", "--krr-support", "4", "--quiet"])
+    assert load_distilled(out).metadata["distillation"]["krr_support"] == 4

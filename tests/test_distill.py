@@ -156,6 +156,8 @@ def test_resumed_snapshots_are_arrays_like_fresh_ones(toy, tmp_path):
     assert [s["step"] for s in resumed.history["snapshots"]] == [2, 4]
     for snap in resumed.history["snapshots"]:
         assert isinstance(snap["images"], np.ndarray) and snap["images"].shape == resumed.images.shape
+        assert isinstance(snap["labels"], np.ndarray) and snap["labels"].shape == resumed.labels.shape
+    np.testing.assert_array_equal(resumed.history["snapshots"][-1]["labels"], resumed.labels)
 
 
 def test_checkpoint_of_another_run_is_refused_and_kept(toy, tmp_path):
@@ -195,6 +197,8 @@ def test_history_and_snapshots(toy):
                        eval_fn=lambda x, y: calls.append(x.shape) or {"acc": 0.5}, progress=False)
     h = result.history
     assert h["step"] == [2, 4] and [s["step"] for s in h["snapshots"]] == [2, 4]
+    np.testing.assert_array_equal(h["snapshots"][-1]["labels"], result.labels)  # the labels of that step
+    assert not np.array_equal(h["snapshots"][0]["labels"], h["snapshots"][1]["labels"])  # learned: they move
     assert h["eval"] == [{"step": 2, "acc": 0.5}, {"step": 4, "acc": 0.5}] and calls == [(6, 16, 16, 1)] * 2
     for k in ("krr_batch_acc", "image_norm", "label_norm", "image_grad_norm", "label_grad_norm"):
         assert len(h[k]) == 2 and all(np.isfinite(h[k]))
@@ -287,3 +291,72 @@ def test_a_checkpoint_of_another_protocol_version_is_refused(toy, tmp_path, monk
 def test_distill_config_range_checks(field, value, message):
     with pytest.raises(ValueError, match=message):
         D.DistillConfig(**{field: value})
+
+
+def test_krr_support_subset_moves_only_the_chosen_images(toy):
+    x, y = jnp.asarray(toy.x_train), jnp.asarray(toy.y_train)
+    for k, moved in ((2, 2), (None, 6)):
+        cfg = tiny_cfg(krr_support=k)
+        state = D.init_state(toy, cfg)
+        images0, labels0 = np.asarray(state.images), np.asarray(state.labels)
+        state, _ = D.make_step(toy, cfg)(state, x, y)  # first LAMB step: a row without gradient stays put
+        changed = np.any(np.asarray(state.images) != images0, axis=(1, 2, 3))
+        assert changed.sum() == moved
+        np.testing.assert_array_equal(np.any(np.asarray(state.labels) != labels0, axis=1), changed)
+
+
+def test_krr_support_draws_distinct_images_anew_each_step():
+    cfg = tiny_cfg(krr_support=3)
+    draws = [np.asarray(D.support_indices(jax.random.PRNGKey(s), 6, cfg)) for s in range(5)]
+    assert all(len(set(d.tolist())) == 3 and d.min() >= 0 and d.max() < 6 for d in draws)
+    assert len({tuple(sorted(d.tolist())) for d in draws}) > 1
+    assert D.support_indices(jax.random.PRNGKey(0), 6, tiny_cfg()) is None
+    assert D.support_indices(jax.random.PRNGKey(0), 6, tiny_cfg(krr_support=6)) is None
+
+
+def test_krr_support_bounds_the_kernel_solved_each_step(toy):
+    """The Cholesky factorisation in the compiled step is k x k, not n x n: its cost no longer grows with n."""
+    x, y = jnp.asarray(toy.x_train), jnp.asarray(toy.y_train)
+
+    def cholesky_sizes(cfg):
+        jaxpr = jax.make_jaxpr(D.make_step(toy, cfg))(D.init_state(toy, cfg), x, y)
+        return {tuple(e.invars[0].aval.shape) for e in _equations(jaxpr.jaxpr) if e.primitive.name == "cholesky"}
+
+    assert cholesky_sizes(tiny_cfg(images_per_class=4)) == {(12, 12)}
+    assert cholesky_sizes(tiny_cfg(images_per_class=4, krr_support=5)) == {(5, 5)}
+
+
+def _equations(jaxpr):
+    """Every equation of a jaxpr, those of its sub-jaxprs (jit, cond, custom derivatives) included."""
+    for e in jaxpr.eqns:
+        yield e
+        for v in e.params.values():
+            for sub in (v if isinstance(v, (list, tuple)) else [v]):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    yield from _equations(inner)
+
+
+def test_krr_support_larger_than_the_set_is_a_clear_error(toy):
+    with pytest.raises(ValueError, match="krr_support=7 exceeds the 6 distilled images"):
+        D.init_state(toy, tiny_cfg(krr_support=7))
+    with pytest.raises(ValueError, match="krr_support must be an integer >= 1"):
+        tiny_cfg(krr_support=0)
+
+
+def test_a_checkpoint_written_before_a_setting_existed_resumes_with_its_default(toy, tmp_path):
+    import json
+
+    import flax.serialization
+    ckpt = tmp_path / "run.ckpt"
+    D.distill(toy, tiny_cfg(steps=4), checkpoint=ckpt, stop_after=2, progress=False)
+    payload = flax.serialization.msgpack_restore(ckpt.read_bytes())
+    config = json.loads(payload["config"])
+    del config["krr_support"]  # as written before the setting was added
+    payload["config"] = json.dumps(config)
+    ckpt.write_bytes(flax.serialization.msgpack_serialize(payload))
+    with pytest.raises(ValueError, match="belongs to another run.*krr_support"):
+        D.distill(toy, tiny_cfg(steps=4, krr_support=3), checkpoint=ckpt, progress=False)
+    whole = D.distill(toy, tiny_cfg(steps=4), progress=False)
+    resumed = D.distill(toy, tiny_cfg(steps=4), checkpoint=ckpt, progress=False)
+    np.testing.assert_array_equal(resumed.images, whole.images)

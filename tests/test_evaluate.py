@@ -1,5 +1,6 @@
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -106,3 +107,19 @@ def test_resume_files_carry_the_protocol_version(toy, tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("eval_*.json"))) == 2  # the old results are not taken for the new protocol
     evaluate_support(x, y, toy, FAST.replace(num_models=1), progress=False, resume_dir=tmp_path, krr_lambda0=0.1)
     assert len(list(tmp_path.glob("eval_*.json"))) == 3  # nor for other KRR settings
+
+
+def test_the_default_path_is_the_one_measured_faster_on_the_backend(toy, monkeypatch):
+    from frepo_lite import evaluate as E
+    images, labels = E.random_subset(toy, 2)
+    cfg = E.EvalConfig(width=4, steps=2, num_models=2, augment=False)
+    model, train, train_many, steps = E._trainer_for(np.asarray(images), toy, cfg)
+    used = []
+    fake = (model, lambda *a: used.append("sequential") or train(*a),
+            lambda keys, *a: used.append("parallel") or train_many(keys, *a), steps)
+    monkeypatch.setattr(E, "_trainer_for", lambda *a: fake)
+    for faster, path in ((False, ["sequential", "sequential"]), (True, ["parallel"])):
+        monkeypatch.setattr(E, "PARALLEL_EVAL", {jax.default_backend(): faster})
+        used.clear()
+        E.evaluate_support(images, labels, toy, cfg, progress=False)
+        assert used == path

@@ -1,8 +1,8 @@
 """Copy the measured tables of benchmarks/results and the notebooks' measured runtimes
 (notebooks/runtimes.json, written by notebooks/run_notebooks.py) into README.md, between its
 <!-- TABLE1 -->, <!-- LABELS -->, <!-- SPEED --> and <!-- NOTEBOOKS --> markers, and, once
-benchmarks/transfer.py, continual.py and membership.py have written results, between <!-- TRANSFER -->,
-<!-- CONTINUAL --> and <!-- MEMBERSHIP --> markers.
+benchmarks/transfer.py, continual.py, membership.py, cost.py and devices.py have written results, between
+<!-- TRANSFER -->, <!-- CONTINUAL -->, <!-- MEMBERSHIP -->, <!-- COST --> and <!-- DEVICES --> markers.
 
 Run from the repository root after a benchmark or a notebook run: python benchmarks/update_readme.py
 """
@@ -36,6 +36,9 @@ NOTEBOOKS = {
     "07_membership_inference": "the membership-inference game; five attacks against victims trained on the members, "
                                "a random subset and a set distilled from them, over training steps; AUC and TPR at "
                                "low FPR; the members a distilled set starts from; what a failed attack does not show",
+    "08_training_cost": "time per step and XLA's memory against width and set size, FRePo against unrolled BPTT, "
+                        "beside the paper's GPU numbers; where a step's time goes; a bounded random KRR support; "
+                        "accuracy against wall-clock time, FRePo against truncated BPTT",
 }
 RESULTS = pathlib.Path("benchmarks/results")
 DATASETS = (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"))  # (results key, name shown)
@@ -66,6 +69,16 @@ def transfer_block() -> str | None:
 def results_block(prefix: str, title: str) -> str | None:
     """The measured tables results/<prefix>_<dataset>.md that exist, under one heading; None if none."""
     tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in DATASETS]
+    tables = [(name, path) for name, path in tables if path.exists()]
+    if not tables:
+        return None
+    return f"### {title}\n\n" + "\n\n".join(f"**{name}**\n\n" + path.read_text().split("\n", 2)[2].strip()
+                                             for name, path in tables)
+
+
+def backend_block(prefix: str, title: str) -> str | None:
+    """The measured tables results/<prefix>_cpu.md and _gpu.md that exist, under one heading; None if none."""
+    tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in (("cpu", "CPU"), ("gpu", "GPU"))]
     tables = [(name, path) for name, path in tables if path.exists()]
     if not tables:
         return None
@@ -114,7 +127,10 @@ def main() -> None:
                  "the device (details in [`benchmarks/README.md`](benchmarks/README.md)).",
     }
     optional = {"TRANSFER": transfer_block(), "CONTINUAL": results_block("continual", "Continual learning (paper Sec. 5.1)"),
-                "MEMBERSHIP": results_block("membership", "Membership inference (paper Sec. 5.2, Tables 4 and 6)")}
+                "MEMBERSHIP": results_block("membership", "Membership inference (paper Sec. 5.2, Tables 4 and 6)"),
+                "COST": backend_block("cost", "Time and memory of a step against width and set size (paper Fig. 3c-d, "
+                                      "14; Tables 8-11)"),
+                "DEVICES": backend_block("devices", "Several devices")}
     blocks.update({k: v for k, v in optional.items() if v is not None})
     for key, body in blocks.items():
         marker = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)

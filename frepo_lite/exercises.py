@@ -569,3 +569,52 @@ def check_tpr_at_fpr(fn) -> None:
         }, hint="Expected, over thresholds s, the largest mean(scores[members] >= s) with "
                 "mean(scores[non-members] >= s) <= fpr.")
     _ok("the members caught while at most that share of non-members is flagged")
+
+
+# notebook 08 ----------------------------------------------------------------------------------------
+
+def check_growth_exponent(fn) -> None:
+    """fn(sizes (k,), seconds (k,)) -> p, the exponent of the power law seconds ~ c * sizes**p fitted by least
+    squares on log-log axes (the slope of log(seconds) against log(sizes))."""
+    rng = np.random.default_rng(8)
+    sizes = np.array([100.0, 200, 400, 800, 1600, 3200])
+    for p, noise, case in ((3.0, 0.0, "an exact cubic"), (2.0, 0.0, "an exact square"),
+                           (1.4, 0.15, "noisy timings")):
+        seconds = 1e-9 * sizes ** p * np.exp(noise * rng.normal(size=sizes.size))
+        logn, logt = np.log(sizes), np.log(seconds)
+        want = np.polyfit(logn, logt, 1)[0]
+        _close(fn(sizes, seconds), want, f"exponent of {case}", rtol=1e-6, mistakes={
+            "the slope was fitted on linear axes: fit log(seconds) against log(sizes)": np.polyfit(sizes, seconds, 1)[0],
+            "only the time is on a log axis: take the log of the sizes too": np.polyfit(sizes, logt, 1)[0],
+            "only the sizes are on a log axis: take the log of the seconds too": np.polyfit(logn, seconds, 1)[0],
+            "only the last two points were used: fit all of them": (logt[-1] - logt[-2]) / (logn[-1] - logn[-2]),
+            "the intercept was returned, not the slope": np.polyfit(logn, logt, 1)[1],
+        }, hint="Expected the least-squares slope of log(seconds) against log(sizes), e.g. np.polyfit(.., .., 1)[0].")
+    _ok("the slope on log-log axes is the power of the growth")
+
+
+def check_time_to_accuracy(fn) -> None:
+    """fn(seconds (k,), accuracy (k,), target) -> the first time (seconds[i], i smallest) at which accuracy[i]
+    >= target; float('inf') if it never does."""
+    seconds = np.array([10.0, 20, 40, 80, 160, 320])
+    accuracy = np.array([0.50, 0.70, 0.81, 0.78, 0.88, 0.86])  # not monotone, as a real curve
+    for target, case in ((0.80, "a target first reached at 40 s"), (0.70, "a target met exactly at 20 s"),
+                         (0.87, "a target reached late"), (0.90, "a target never reached")):
+        reached = np.flatnonzero(accuracy >= target)
+        want = seconds[reached[0]] if reached.size else np.inf
+        strictly = np.flatnonzero(accuracy > target)
+        got = fn(seconds, accuracy, target)
+        if np.isinf(want):
+            assert got is not None and np.isinf(float(got)) and float(got) > 0, (
+                f"{case}: expected inf (float('inf')), got {got!r}. A method that never reaches the target takes "
+                "longer than any budget: inf, not 0, None or the last time.")
+            continue
+        _close(got, want, case, rtol=1e-9, mistakes={
+            "the time of the best accuracy was returned: the question is the first time the target is reached":
+                seconds[np.argmax(accuracy)],
+            "accuracy must exceed the target strictly in your answer: reaching it (>=) counts":
+                seconds[strictly[0]] if strictly.size else np.inf,
+            "the last time the target is met was returned: the first one is asked for": seconds[reached[-1]],
+            "the index was returned, not the time": reached[0],
+        }, hint="Expected seconds[i] for the smallest i with accuracy[i] >= target.")
+    _ok("the first time each target is reached (inf where never)")

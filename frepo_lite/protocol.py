@@ -52,3 +52,29 @@ PAPER_MEMBERSHIP = {
                       "random subset (500)": (81.1, 0.53, 0.51, 0.52, 0.52, 0.53),
                       "FRePo (500)": (87.6, 0.52, 0.53, 0.53, 0.53, 0.52)},
 }
+# The paper's Tables 8-11 (Fig. 3c-d and 14a-b): time per step (ms, mean over 10 runs) and peak GPU memory (GB)
+# of each method on an NVIDIA Quadro RTX 6000, Conv network, batch 256; against the width at 100 distilled
+# images (Tables 8, 9) and against the number of distilled images at width 128 (Tables 10, 11); MTT ran out
+# of memory beyond 800 images. {sweep: {method: {x: (ms, GB)}}}.
+_WIDTHS, _SIZES = (16, 32, 64, 128, 256, 512), (100, 200, 400, 800, 1600, 3200, 6400)
+PAPER_COST = {
+    "width": {
+        "DSA": dict(zip(_WIDTHS, zip((1764.3, 1742.2, 2014.6, 2583.5, 4909.8, 8764.6),
+                                     (0.800, 0.986, 1.488, 2.014, 4.594, 10.768)))),
+        "DM": dict(zip(_WIDTHS, zip((569.1, 573.5, 669.8, 950.6, 1569.2, 3209.5),
+                                    (0.678, 0.714, 0.888, 1.164, 1.718, 2.970)))),
+        "MTT": dict(zip(_WIDTHS, zip((206.2, 268.6, 299.9, 485.6, 939.6, 2153.6),
+                                     (0.650, 1.260, 2.462, 4.858, 9.790, 19.110)))),
+        "FRePo": dict(zip(_WIDTHS, zip((7.7, 6.9, 8.5, 10.9, 20.8, 52.5),
+                                       (0.036, 0.086, 0.178, 0.387, 0.814, 2.080)))),
+    },
+    "size": {
+        "DSA": dict(zip(_SIZES, zip((2051.8, 2073.4, 1928.6, 1952.5, 1977.4, 2233.8, 2467.8),
+                                    (1.488, 1.644, 1.916, 2.558, 3.776, 6.056, 10.482)))),
+        "DM": dict(zip(_SIZES, zip((649.4, 662.9, 681.4, 722.7, 747.2, 727.3, 874.2),
+                                   (0.888, 0.964, 1.116, 1.464, 2.076, 3.412, 6.060)))),
+        "MTT": dict(zip(_SIZES[:4], zip((302.8, 575.0, 1077.5, 2169.1), (2.464, 4.848, 9.662, 19.700)))),
+        "FRePo": dict(zip(_SIZES, zip((10.9, 9.6, 16.2, 23.4, 35.3, 59.6, 123.2),
+                                      (0.178, 0.308, 0.563, 0.721, 1.210, 2.380, 4.740)))),
+    },
+}

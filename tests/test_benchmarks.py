@@ -14,6 +14,8 @@ import labels as labels_bench  # noqa: E402
 import transfer as transfer_bench  # noqa: E402
 import continual as continual_bench  # noqa: E402
 import membership as membership_bench  # noqa: E402
+import krr_support as krr_support_bench  # noqa: E402
+import cost as cost_bench  # noqa: E402
 
 
 class FakeResult:
@@ -201,3 +203,42 @@ def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tm
     trained_on.clear()
     membership_bench.main(argv)
     assert trained_on == {}  # every victim came from the cache
+
+
+def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(tmp_path, monkeypatch, toy):
+    supports, splits = [], []
+    monkeypatch.setattr(krr_support_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(krr_support_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(krr_support_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(krr_support_bench, "distill",
+                        lambda data, cfg, **kw: supports.append((cfg.krr_support, cfg.images_per_class)) or FakeResult())
+    monkeypatch.setattr(krr_support_bench, "evaluate_support", fake_evaluation(splits))
+    monkeypatch.setattr(krr_support_bench, "machine", lambda: "test machine")
+    krr_support_bench.main(["--datasets", "mnist", "--ipc", "50", "--supports", "250", "100", "--steps", "4"])
+    assert supports == [(None, 50), (100, 50), (250, 50)] and splits == ["val"] * 3
+    table = (tmp_path / "results" / "krr_support_mnist.md").read_text()
+    assert "| all 500 |" in table and "| random 100 |" in table and "**validation** split" in table
+
+
+def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
+    measured = []
+
+    def fake_sweep(data, points, repeats, progress):
+        (x, label, method, cfg), = points
+        measured.append((x, label))
+        return [{"x": x, "label": label, "method": method, "ms": 100.0 * cfg.width, "mb": 1.0}]
+
+    monkeypatch.setattr(cost_bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(cost_bench.cost, "sweep", fake_sweep)
+    argv = ["--widths", "4", "16", "32", "--sizes", "10", "--size-width", "4", "--bptt", "1", "--krr-support", "5",
+            "--max-seconds", "1.0"]
+    cost_bench.main(argv)
+    # widths: 4 (0.4 s), 16 (1.6 s: over the limit, so 32 is skipped), for FRePo and BPTT alike
+    assert measured == [(4, "FRePo"), (16, "FRePo"), (4, "BPTT T=1"), (16, "BPTT T=1"),
+                        (10, "FRePo"), (10, "FRePo, krr_support 5"), (10, "BPTT T=1")]
+    measured.clear()
+    cost_bench.main(argv)  # everything measured is kept: nothing runs again
+    assert measured == []
+    saved = json.loads((tmp_path / "cost_cpu.json").read_text())
+    assert len(saved["rows"]) == 7 and "| 16 | 1600 / 1 | 1600 / 1 | 7.7 / 0.036 |" in (tmp_path / "cost_cpu.md").read_text()

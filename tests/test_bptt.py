@@ -53,3 +53,33 @@ def test_gradient_matches_finite_differences(toy):
         eps = 1e-5
         fd = (loss_fn(xs + eps * v) - loss_fn(xs - eps * v)) / (2 * eps)
         assert float(jnp.vdot(grad, v)) == pytest.approx(float(fd), rel=1e-5, abs=1e-10)
+
+
+
+def test_distill_bptt_steps_down_the_unrolled_gradient_and_keeps_the_labels(toy):
+    from frepo_lite.bptt import distill_bptt
+    from frepo_lite.distill import DistillConfig, init_distilled
+    cfg = DistillConfig(width=4, real_batch=30, images_per_class=2, steps=1, lr=1e-2)
+    images0, labels0 = init_distilled(toy, cfg)
+    result = distill_bptt(toy, cfg, inner_steps=2, progress=False)
+    np.testing.assert_array_equal(result.labels, labels0)
+    # step 0's network and real batch, drawn as the step draws them
+    k_init, k_batch = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 0))
+    model = make_model("conv", 3, 16, 4, "none")
+    params = init_model(model, k_init, toy.x_train.shape[1:])["params"]
+    idx = jax.random.randint(k_batch, (30,), 0, len(toy.x_train))
+    _, grad = unrolled_meta_gradient(model, 2, 0.01)(jnp.asarray(images0), jnp.asarray(labels0), params,
+                                                     jnp.asarray(toy.x_train)[idx], centered_one_hot(toy.y_train[idx], 3))
+    step = result.images - images0
+    cosine = float(jnp.vdot(step, grad) / (jnp.linalg.norm(step) * jnp.linalg.norm(grad)))
+    assert cosine < -0.5  # LAMB's first step is -lr * trust ratio * sign-like(grad): downhill
+
+
+def test_distill_bptt_snapshots(toy):
+    from frepo_lite.bptt import distill_bptt
+    from frepo_lite.distill import DistillConfig
+    cfg = DistillConfig(width=4, real_batch=30, images_per_class=2, steps=6, lr=1e-2)
+    result = distill_bptt(toy, cfg, inner_steps=1, snapshot_every=2, progress=False)
+    assert [s["step"] for s in result.history["snapshots"]] == [2, 4, 6] == result.history["step"]
+    np.testing.assert_array_equal(result.history["snapshots"][-1]["images"], result.images)
+    assert result.history["seconds"] > 0 and all(np.isfinite(result.history["loss"]))

@@ -95,6 +95,10 @@ RIGHT = [
     (exercises.check_threshold_auc, lambda a, b: roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], -np.r_[a, b])),
     (exercises.check_threshold_auc, lambda a, b: np.mean((a[:, None] < b) + 0.5 * (a[:, None] == b))),
     (exercises.check_tpr_at_fpr, privacy.tpr_at_fpr),
+    (exercises.check_growth_exponent, lambda n, t: np.polyfit(np.log(n), np.log(t), 1)[0]),
+    (exercises.check_growth_exponent, lambda n, t: np.linalg.lstsq(
+        np.c_[np.log(n), np.ones(len(n))], np.log2(t) / np.log2(np.e), rcond=None)[0][0]),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s, a) if v >= y), float("inf"))),
 ]
 
 WRONG = [
@@ -170,6 +174,17 @@ WRONG = [
         (tp / m.sum() for tp, fp in zip(np.cumsum(m[np.argsort(-s, kind="stable")]),
                                         np.cumsum(~m[np.argsort(-s, kind="stable")])) if fp / (~m).sum() <= f),
         default=0.0), "splitting tied scores"),
+    (exercises.check_growth_exponent, lambda n, t: np.polyfit(n, t, 1)[0], "linear axes"),
+    (exercises.check_growth_exponent, lambda n, t: np.polyfit(n, np.log(t), 1)[0], "take the log of the sizes"),
+    (exercises.check_growth_exponent, lambda n, t: np.log(t[-1] / t[-2]) / np.log(n[-1] / n[-2]), "last two points"),
+    (exercises.check_growth_exponent, lambda n, t: np.polyfit(np.log(n), np.log(t), 1)[1], "intercept"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: s[np.argmax(a)], "best accuracy"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s, a) if v > y), float("inf")),
+     "strictly"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s[::-1], a[::-1]) if v >= y),
+                                                             float("inf")), "last time"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s, a) if v >= y), None),
+     "expected inf"),
 ]
 
 

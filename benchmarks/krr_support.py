@@ -1,0 +1,87 @@
+"""A random KRR support per step against the full support, on larger distilled sets (validation split).
+
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py                        # MNIST, Fashion-MNIST
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py --datasets mnist --supports 100 --steps 300
+
+For each dataset, the `cpu` preset at --ipc images/class (default 50: 500 images) is distilled with the full
+support and with `krr_support=k` for each k of --supports, the same in everything else (seed, steps), each
+resumably under runs/krr_support/. Each set's seconds per step come from its run; its accuracy from
+--eval-models networks of the preset's width trained on it for --eval-steps steps and tested on the
+**validation** split, since this comparison chooses (whether, and with which k, a bounded support is worth
+it); the test split is not read. Writes benchmarks/results/krr_support_<dataset>.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from frepo_lite.data import load_dataset
+from frepo_lite.distill import distill, krr_settings, preset
+from frepo_lite.evaluate import EvalConfig, evaluate_support
+from frepo_lite.protocol import PROTOCOL_VERSION
+from table1 import machine
+
+RESULTS = Path(__file__).parent / "results"
+RUNS = Path("runs") / "krr_support"
+
+
+def run_one(data, dataset: str, ipc: int, support: int | None, steps: int | None, eval_cfg: EvalConfig) -> dict:
+    """Distil (resumably) with one support and evaluate on the validation split: one row of the table."""
+    cfg = preset("cpu", dataset, images_per_class=ipc, krr_support=support, **({"steps": steps} if steps else {}))
+    result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_support{support or 'all'}_{cfg.steps}.ckpt")
+    scores = evaluate_support(result.images, result.labels, data, eval_cfg, split="val", resume_dir=RUNS / "eval",
+                              **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+    return {"krr_support": support, "steps": cfg.steps, "seconds": result.history["seconds"],
+            "seconds_per_step": result.history["seconds"] / cfg.steps, "val_acc_mean": scores["acc_mean"],
+            "val_acc_std": scores["acc_std"], "accs": scores["accs"], "network": scores["network"],
+            "eval_steps": scores["steps"], "config": dataclasses.asdict(cfg)}
+
+
+def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
+    n = ipc * 10
+    lines = [f"# Random KRR support against the full support: {dataset}, {ipc} images/class (measured)", "",
+             f"The `cpu` preset at {n} distilled images, {rows[0]['steps']} steps, each set evaluated on the "
+             f"**validation** split by {len(rows[0]['accs'])} x {rows[0]['network']} trained for "
+             f"{rows[0]['eval_steps']} steps (mean ± std over the networks; one distillation per row).", "",
+             "| KRR support per step | seconds per step | distillation minutes | validation accuracy (%) |",
+             "|---|---|---|---|"]
+    for r in rows:
+        name = f"all {n}" if r["krr_support"] is None else f"random {r['krr_support']}"
+        lines.append(f"| {name} | {r['seconds_per_step']:.2f} | {r['seconds'] / 60:.1f} | "
+                     f"{100 * r['val_acc_mean']:.2f} ± {100 * r['val_acc_std']:.2f} |")
+    lines += ["", f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}.", "",
+              f"Reproduce: `{meta['command']}`."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
+    p.add_argument("--ipc", type=int, default=50)
+    p.add_argument("--supports", nargs="+", type=int, default=[100, 250], help="random KRR supports k")
+    p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
+    p.add_argument("--eval-models", type=int, default=2)
+    p.add_argument("--eval-steps", type=int, default=1000)
+    args = p.parse_args(argv)
+    command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py "
+               + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    for dataset in args.datasets:
+        t0 = time.perf_counter()
+        data = load_dataset(dataset)
+        width = preset("cpu", dataset, images_per_class=args.ipc).width
+        eval_cfg = EvalConfig(width=width, num_models=args.eval_models, steps=args.eval_steps)
+        rows = [run_one(data, dataset, args.ipc, k, args.steps, eval_cfg) for k in [None, *sorted(args.supports)]]
+        meta = {"dataset": dataset, "ipc": args.ipc, "machine": machine(), "protocol_version": PROTOCOL_VERSION,
+                "command": command, "wall_minutes": (time.perf_counter() - t0) / 60}
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"krr_support_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
+        (RESULTS / f"krr_support_{dataset}.md").write_text(markdown(dataset, args.ipc, rows, meta))
+        print(markdown(dataset, args.ipc, rows, meta))
+
+
+if __name__ == "__main__":
+    main()

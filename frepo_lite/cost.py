@@ -1,0 +1,172 @@
+"""What a distillation step costs (paper Fig. 3c-d, Fig. 14, Tables 8-11): time and memory of compiled
+functions, FRePo's step taken apart, and an unrolled (BPTT) meta-gradient beside it.
+
+Memory is XLA's own accounting of a compiled program (``memory_analysis()``): its arguments, outputs and
+temporaries, less the buffers an output reuses from an argument. It is the same measure on every backend
+and needs no profiler; the paper's Tables 9 and 11 are the GPU allocator's peak, a related but not identical
+figure (the allocator also holds what lives outside the program, such as the training set).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import kernels
+from .bptt import unrolled_meta_gradient
+from .data import Dataset
+from .distill import (DistillConfig, _model_and_online_optimizer, init_distilled, init_state, online_update,
+                      step_function)
+from .models import apply_model, init_model, make_model
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """seconds: wall-clock seconds per call (the best of several, compile excluded); bytes: XLA's memory for
+    the compiled program (arguments + outputs + temporaries - aliased)."""
+
+    seconds: float
+    bytes: int
+
+    @property
+    def ms(self) -> float:
+        return 1e3 * self.seconds
+
+    @property
+    def mb(self) -> float:
+        return self.bytes / 2**20
+
+
+def program_bytes(compiled) -> int:
+    """XLA's memory of a compiled program in bytes: arguments + outputs + temporaries - aliased."""
+    m = compiled.memory_analysis()
+    return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes)
+
+
+def measure(fn: Callable, *args, repeats: int = 3) -> Cost:
+    """Compile fn (a plain or jitted function) for args, run it once, then time `repeats` calls: the best."""
+    compiled = jax.jit(fn).lower(*args).compile()
+    jax.block_until_ready(compiled(*args))
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - t0)
+    return Cost(float(best), program_bytes(compiled))
+
+
+# The parts of a FRePo step, in the order they run, as frepo_step_parts names them.
+PARTS = ("target features", "support features + backward", "kernel + Cholesky solve + backward",
+         "online update")
+
+
+def frepo_step_parts(dataset: Dataset, cfg: DistillConfig) -> dict[str, tuple[Callable, tuple]]:
+    """{name: (function, its arguments)} for FRePo's whole step and each part of it, at cfg's sizes:
+
+    - "target features": the sampled network's forward pass on the real batch (cfg.real_batch images);
+    - "support features + backward": its forward and backward pass on the n distilled images (the
+      meta-gradient flows back through them);
+    - "kernel + Cholesky solve + backward": the conjugate kernels K_ss (n x n) and K_ts (B x n), the KRR
+      solve by Cholesky and their gradient, on given features: the O(n^3) part;
+    - "online update": one Adam step of the network on (up to cfg.online_batch of) the distilled images;
+    - "whole step": distill.step_function, everything of one step compiled together (LAMB included).
+    """
+    model, optimizer = _model_and_online_optimizer(dataset, cfg)
+    images, labels = (jnp.asarray(a) for a in init_distilled(dataset, cfg))
+    variables = init_model(model, jax.random.PRNGKey(cfg.seed), dataset.x_train.shape[1:])
+    x_t = jnp.asarray(dataset.x_train[:cfg.real_batch])
+    y_t = kernels.centered_one_hot(jnp.asarray(dataset.y_train[:cfg.real_batch]), dataset.num_classes)
+    f_s, f_t = apply_model(model, variables, images)[0], apply_model(model, variables, x_t)[0]
+
+    def support_features(images, cotangent):
+        return jax.grad(lambda x: jnp.vdot(apply_model(model, variables, x)[0], cotangent))(images)
+
+    def kernel_solve(f_s, y_s):
+        def loss(f_s, y_s):
+            pred, _ = kernels.krr_features_solve(f_s, f_t, y_s, cfg.lambda0, jnp.dtype(cfg.kernel_dtype))
+            return kernels.mse_loss(pred, y_t)
+        return jax.grad(loss, argnums=(0, 1))(f_s, y_s)
+
+    def target_features(x):
+        return apply_model(model, variables, x)[0]
+
+    def online(variables, opt_state, images, labels):
+        return online_update(model, optimizer, variables, opt_state, images, labels, jax.random.PRNGKey(0),
+                             cfg.online_batch)
+
+    state = init_state(dataset, cfg)
+    x_real, y_real = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
+    return {"target features": (target_features, (x_t,)),
+            "support features + backward": (support_features, (images, f_s)),
+            "kernel + Cholesky solve + backward": (kernel_solve, (f_s, labels)),
+            "online update": (online, (variables, optimizer.init(variables["params"]), images, labels)),
+            "whole step": (step_function(dataset, cfg), (state, x_real, y_real))}
+
+
+def frepo_cost(dataset: Dataset, cfg: DistillConfig, repeats: int = 3, parts: bool = True) -> dict[str, Cost]:
+    """{name: Cost} of FRePo's whole step and (parts=True) of each part of frepo_step_parts."""
+    pieces = frepo_step_parts(dataset, cfg)
+    names = ["whole step", *PARTS] if parts else ["whole step"]
+    return {name: measure(pieces[name][0], *pieces[name][1], repeats=repeats) for name in names}
+
+
+def bptt_cost(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncate: int | None = None,
+              inner_lr: float = 0.01, repeats: int = 3) -> Cost:
+    """Cost of one unrolled meta-gradient at cfg's sizes (n distilled images, cfg.real_batch real ones, a
+    network of cfg.arch and cfg.width without normalisation): `inner_steps` full-batch gradient steps on the
+    distilled images, differentiated through all of them (truncate=None) or through the last `truncate`."""
+    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, "none")
+    images, labels = (jnp.asarray(a) for a in init_distilled(dataset, cfg))
+    params = init_model(model, jax.random.PRNGKey(cfg.seed), dataset.x_train.shape[1:])["params"]
+    x_t = jnp.asarray(dataset.x_train[:cfg.real_batch])
+    y_t = kernels.centered_one_hot(jnp.asarray(dataset.y_train[:cfg.real_batch]), dataset.num_classes)
+    fn = unrolled_meta_gradient(model, inner_steps, inner_lr, truncate)
+    return measure(fn, images, labels, params, x_t, y_t, repeats=repeats)
+
+
+def method_cost(dataset: Dataset, cfg: DistillConfig, method: str, repeats: int = 3,
+                parts: bool = False) -> dict[str, Cost]:
+    """{'whole step': Cost[, each part]} of one distillation method at cfg's sizes. method: "FRePo" (its
+    step with cfg's settings, krr_support included; parts=True adds frepo_step_parts' parts) or "BPTT T=<k>"
+    (full BPTT through k inner steps, bptt_cost)."""
+    if method.startswith("BPTT T="):
+        return {"whole step": bptt_cost(dataset, cfg, int(method[len("BPTT T="):]), repeats=repeats)}
+    if method != "FRePo":
+        raise ValueError(f"method must be 'FRePo' or 'BPTT T=<inner steps>', got {method!r}")
+    return frepo_cost(dataset, cfg, repeats=repeats, parts=parts)
+
+
+def sweep(dataset: Dataset, points: list[tuple], repeats: int = 3, max_seconds: float = float("inf"),
+          progress: bool = True) -> list[dict]:
+    """Measure each (x, label, method, cfg) of points in turn: one row {'x', 'label', 'method', 'ms', 'mb'
+    [, 'parts': {name: {'ms', 'mb'}}]} per point, FRePo's parts measured where label == "FRePo". A label's
+    series stops (its later points are left out) once a point takes more than max_seconds per call."""
+    from tqdm.auto import tqdm
+
+    rows, too_slow = [], set()
+    for x, label, method, cfg in tqdm(points, desc="cost", disable=not progress):
+        if label in too_slow:
+            continue
+        c = method_cost(dataset, cfg, method, repeats, parts=(label == "FRePo"))
+        row = {"x": x, "label": label, "method": method, "ms": c["whole step"].ms, "mb": c["whole step"].mb}
+        if len(c) > 1:
+            row["parts"] = {k: {"ms": v.ms, "mb": v.mb} for k, v in c.items() if k != "whole step"}
+        rows.append(row)
+        if c["whole step"].seconds > max_seconds:
+            too_slow.add(label)
+    return rows
+
+
+def growth_exponent(sizes, seconds) -> float:
+    """p of the power law seconds ~ c * sizes**p: the least-squares slope of log(seconds) against log(sizes)."""
+    return float(np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(seconds, float)), 1)[0])
+
+
+def time_to_accuracy(seconds, accuracy, target: float) -> float:
+    """The first seconds[i] with accuracy[i] >= target (seconds ascending); inf if the target is never reached."""
+    reached = np.flatnonzero(np.asarray(accuracy) >= target)
+    return float(np.asarray(seconds)[reached[0]]) if reached.size else float("inf")

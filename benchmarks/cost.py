@@ -6,9 +6,9 @@
 
 Sweeps, on MNIST with the paper's measurement setting (Conv, real batch 256): the width at 100 distilled
 images, and the number of distilled images at width --size-width. Methods: FRePo's whole step (all images as
-KRR support), FRePo with a random --krr-support of them as support each step (the size sweep), and full BPTT
-through T inner steps for each T of --bptt. Each point: the best of --repeats timed calls after a compiling
-call, and XLA's memory of the compiled program (frepo_lite.cost). A method's series stops once a point
+KRR support), FRePo with a random --krr-support of them as support each step (the size sweep), and a step of
+full BPTT through T inner steps for each T of --bptt. Each point: the best of --repeats timed calls after a
+warm-up call, and XLA's memory of the compiled step (frepo_lite.cost). A method's series stops once a point
 takes longer than --max-seconds per call ("where it fits"). FRePo's parts (frepo_lite.cost.PARTS) are
 measured at every size. Writes benchmarks/results/cost_<backend>.json and .md, resumably (points already
 in the JSON are kept).
@@ -43,13 +43,13 @@ def markdown(rows: list[dict], meta: dict) -> str:
         if not sel:
             continue
         lines += [f"## Against {label}", "",
-                  "| " + label + " | " + " | ".join(f"{m}: ms / MB" for m in methods)
+                  "| " + label + " | " + " | ".join(f"{m}: ms / MiB" for m in methods)
                   + " | paper FRePo (GPU): ms / GB |", "|---|" + "---|" * (len(methods) + 1)]
         for x in xs:
             cells = []
             for m in methods:
                 r = next((r for r in sel if r["x"] == x and r["label"] == m), None)
-                cells.append(f"{r['ms']:.0f} / {r['mb']:.0f}" if r else "-")
+                cells.append(f"{r['ms']:.0f} / {r['temp_mb']:.0f}" if r else "-")
             theirs = paper.get(x)
             cells.append(f"{theirs[0]} / {theirs[1]}" if theirs else "-")
             lines.append(f"| {x} | " + " | ".join(cells) + " |")
@@ -63,11 +63,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
             lines.append(f"| {r['x']} | {r['ms']:.0f} | " + " | ".join(f"{r['parts'][n]['ms']:.0f}" for n in names)
                          + " |")
         lines.append("")
-    lines += [f"Machine: {meta['machine']}. MNIST (28 px, padded to 32, 1 channel), Conv network, real batch "
-              f"{meta['real_batch']}; the best of {meta['repeats']} calls after a compiling one; memory: XLA's "
-              "accounting of the compiled program (arguments + outputs + temporaries - aliased). A series stops "
-              f"once a point takes more than {meta['max_seconds']} s. The paper's columns are its Tables 8-11: "
-              "CIFAR-10 (32 px, 3 channels) on an NVIDIA Quadro RTX 6000, the GPU allocator's peak memory.", "",
+    lines += [f"Machine: {meta['machine']}. MNIST (28 px, padded to 32, 1 channel), frepo_lite's Conv (channels "
+              f"w, 2w, 4w over its three blocks), real batch {meta['real_batch']}, each method's whole step given the "
+              f"training set; the best of {meta['repeats']} calls after a warm-up call, compilation excluded; "
+              "memory: XLA's working memory of the compiled step (its temporaries, beyond its arguments and outputs), "
+              f"in MiB. A series stops once a point takes more than {meta['max_seconds']} s. BPTT T=k: one step of "
+              "distillation by full BPTT through k inner steps (a fresh network, LAMB on the images). The paper's "
+              "column is its Tables 8-11 (an NVIDIA Quadro RTX 6000; the DSA Conv, the same width in every layer; "
+              "batch 256; the GPU allocator's peak, in GB; the dataset and the size sweep's width are not stated, "
+              "and that sweep's 100-image row matches its width-64 row for DSA, DM and MTT).", "",
               f"Reproduce: `{meta['command']}`."]
     return "\n".join(lines) + "\n"
 
@@ -77,7 +81,8 @@ def main(argv=None) -> None:
     p.add_argument("--widths", nargs="+", type=int, default=[16, 32, 64, 128, 256, 512])
     p.add_argument("--sizes", nargs="+", type=int, default=[100, 200, 400, 800, 1600, 3200, 6400],
                    help="distilled images (multiples of 10)")
-    p.add_argument("--size-width", type=int, default=128, help="width of the size sweep (paper: 128)")
+    p.add_argument("--size-width", type=int, default=64, help="width of the size sweep (the paper's: not stated, "
+                   "64 by its numbers)")
     p.add_argument("--krr-support", type=int, default=500, help="random KRR support of the size sweep's second "
                    "FRePo series")
     p.add_argument("--bptt", nargs="+", type=int, default=[1, 10], help="unroll lengths T of full BPTT")
@@ -89,7 +94,7 @@ def main(argv=None) -> None:
     out = RESULTS / f"cost_{backend}.json"
     rows = json.loads(out.read_text())["rows"] if out.exists() else []
     data = load_dataset("mnist")
-    base = DistillConfig(real_batch=args.real_batch, images_per_class=10)
+    base = DistillConfig(real_batch=args.real_batch, images_per_class=10, flip=False)
     bptt = [f"BPTT T={t}" for t in args.bptt]
     sweeps = {"width": [(w, m, m, base.replace(width=w)) for m in ["FRePo", *bptt] for w in args.widths]}
     sized = lambda n: base.replace(width=args.size_width, images_per_class=n // 10)  # noqa: E731
@@ -110,9 +115,10 @@ def main(argv=None) -> None:
             if (point[0], point[1]) in done or point[1] in too_slow:
                 continue
             t0 = time.perf_counter()
-            row = {"sweep": name, **cost.sweep(data, [point], args.repeats, progress=False)[0]}
+            parts_of = ("FRePo",) if name == "size" else ()
+            row = {"sweep": name, **cost.sweep(data, [point], args.repeats, parts_of=parts_of, progress=False)[0]}
             rows.append(row)
-            print(f"{name} {row['x']} {row['label']}: {row['ms']:.0f} ms, {row['mb']:.0f} MB "
+            print(f"{name} {row['x']} {row['label']}: {row['ms']:.0f} ms, {row['temp_mb']:.0f} MiB working memory "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
             if row["ms"] > 1e3 * args.max_seconds:
                 too_slow.add(row["label"])

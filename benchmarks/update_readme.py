@@ -91,7 +91,7 @@ def main() -> None:
     text = readme.read_text()
     runtimes = json.loads(pathlib.Path("notebooks/runtimes.json").read_text())
     rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.1f} min |"
-                     for k, v in NOTEBOOKS.items())
+                     for k, v in NOTEBOOKS.items() if k + ".ipynb" in runtimes)  # a notebook not run yet: left out
     paper = measured("table1_paper.md").split("\n\nReproduce")[0]
     blocks = {
         "NOTEBOOKS": "| notebook | what it teaches | runtime (defaults, 2-core CPU) |\n|---|---|---|\n" + rows,

@@ -1,10 +1,12 @@
 """What a distillation step costs (paper Fig. 3c-d, Fig. 14, Tables 8-11): time and memory of compiled
-functions, FRePo's step taken apart, and an unrolled (BPTT) meta-gradient beside it.
+functions, FRePo's step taken apart, and an unrolled (BPTT) distillation step beside it.
 
 Memory is XLA's own accounting of a compiled program (``memory_analysis()``): its arguments, outputs and
-temporaries, less the buffers an output reuses from an argument. It is the same measure on every backend
-and needs no profiler; the paper's Tables 9 and 11 are the GPU allocator's peak, a related but not identical
-figure (the allocator also holds what lives outside the program, such as the training set).
+temporaries, less the buffers an output reuses from an argument (``Cost.bytes``), and the temporaries alone
+(``Cost.temp_bytes``): the working memory a step allocates beyond what it is given and returns, which is
+what grows with a method's work. The kind of figure is the same on every backend, its value is each
+backend's compiler's; the paper's Tables 9 and 11 are the GPU allocator's peak, a related but not identical
+figure (the allocator also holds what lives outside the program).
 """
 from __future__ import annotations
 
@@ -17,20 +19,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import kernels
-from .bptt import unrolled_meta_gradient
+from .bptt import make_bptt_step
 from .data import Dataset
-from .distill import (DistillConfig, _model_and_online_optimizer, init_distilled, init_state, online_update,
-                      step_function)
-from .models import apply_model, init_model, make_model
+from .distill import (DistillConfig, _model_and_online_optimizer, init_distilled, init_state, make_meta_optimizer,
+                      online_update, step_function)
+from .models import apply_model, init_model
 
 
 @dataclasses.dataclass(frozen=True)
 class Cost:
     """seconds: wall-clock seconds per call (the best of several, compile excluded); bytes: XLA's memory for
-    the compiled program (arguments + outputs + temporaries - aliased)."""
+    the compiled program (arguments + outputs + temporaries - aliased); temp_bytes: its temporaries alone.
+    ms, mb and temp_mb give them in milliseconds and MiB (2**20 bytes)."""
 
     seconds: float
     bytes: int
+    temp_bytes: int
 
     @property
     def ms(self) -> float:
@@ -40,6 +44,10 @@ class Cost:
     def mb(self) -> float:
         return self.bytes / 2**20
 
+    @property
+    def temp_mb(self) -> float:
+        return self.temp_bytes / 2**20
+
 
 def program_bytes(compiled) -> int:
     """XLA's memory of a compiled program in bytes: arguments + outputs + temporaries - aliased."""
@@ -48,7 +56,8 @@ def program_bytes(compiled) -> int:
 
 
 def measure(fn: Callable, *args, repeats: int = 3) -> Cost:
-    """Compile fn (a plain or jitted function) for args, run it once, then time `repeats` calls: the best."""
+    """Compile fn (a plain or jitted function) for args ahead of time, call it once to warm up, then time
+    `repeats` calls and keep the best (the least disturbed by whatever else the machine is doing)."""
     compiled = jax.jit(fn).lower(*args).compile()
     jax.block_until_ready(compiled(*args))
     best = np.inf
@@ -56,7 +65,7 @@ def measure(fn: Callable, *args, repeats: int = 3) -> Cost:
         t0 = time.perf_counter()
         jax.block_until_ready(compiled(*args))
         best = min(best, time.perf_counter() - t0)
-    return Cost(float(best), program_bytes(compiled))
+    return Cost(float(best), program_bytes(compiled), int(compiled.memory_analysis().temp_size_in_bytes))
 
 
 # The parts of a FRePo step, in the order they run, as frepo_step_parts names them.
@@ -116,23 +125,22 @@ def frepo_cost(dataset: Dataset, cfg: DistillConfig, repeats: int = 3, parts: bo
 
 def bptt_cost(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncate: int | None = None,
               inner_lr: float = 0.01, repeats: int = 3) -> Cost:
-    """Cost of one unrolled meta-gradient at cfg's sizes (n distilled images, cfg.real_batch real ones, a
-    network of cfg.arch and cfg.width without normalisation): `inner_steps` full-batch gradient steps on the
-    distilled images, differentiated through all of them (truncate=None) or through the last `truncate`."""
-    model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, "none")
+    """Cost of one step of BPTT distillation (bptt.make_bptt_step, given the same training set as FRePo's
+    step): a fresh network of cfg.arch and cfg.width without normalisation, `inner_steps` full-batch gradient
+    steps on the n distilled images, the outer loss on cfg.real_batch real images, differentiated through all
+    inner steps (truncate=None) or the last `truncate`, and LAMB on the images."""
     images, labels = (jnp.asarray(a) for a in init_distilled(dataset, cfg))
-    params = init_model(model, jax.random.PRNGKey(cfg.seed), dataset.x_train.shape[1:])["params"]
-    x_t = jnp.asarray(dataset.x_train[:cfg.real_batch])
-    y_t = kernels.centered_one_hot(jnp.asarray(dataset.y_train[:cfg.real_batch]), dataset.num_classes)
-    fn = unrolled_meta_gradient(model, inner_steps, inner_lr, truncate)
-    return measure(fn, images, labels, params, x_t, y_t, repeats=repeats)
+    opt_state = make_meta_optimizer(cfg).init(images)
+    step = make_bptt_step(dataset, cfg, inner_steps, inner_lr, truncate)
+    x_real, y_real = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
+    return measure(step, images, opt_state, labels, 0, x_real, y_real, repeats=repeats)
 
 
 def method_cost(dataset: Dataset, cfg: DistillConfig, method: str, repeats: int = 3,
                 parts: bool = False) -> dict[str, Cost]:
     """{'whole step': Cost[, each part]} of one distillation method at cfg's sizes. method: "FRePo" (its
     step with cfg's settings, krr_support included; parts=True adds frepo_step_parts' parts) or "BPTT T=<k>"
-    (full BPTT through k inner steps, bptt_cost)."""
+    (a step of full BPTT through k inner steps, bptt_cost)."""
     if method.startswith("BPTT T="):
         return {"whole step": bptt_cost(dataset, cfg, int(method[len("BPTT T="):]), repeats=repeats)}
     if method != "FRePo":
@@ -141,20 +149,23 @@ def method_cost(dataset: Dataset, cfg: DistillConfig, method: str, repeats: int 
 
 
 def sweep(dataset: Dataset, points: list[tuple], repeats: int = 3, max_seconds: float = float("inf"),
-          progress: bool = True) -> list[dict]:
-    """Measure each (x, label, method, cfg) of points in turn: one row {'x', 'label', 'method', 'ms', 'mb'
-    [, 'parts': {name: {'ms', 'mb'}}]} per point, FRePo's parts measured where label == "FRePo". A label's
-    series stops (its later points are left out) once a point takes more than max_seconds per call."""
+          parts_of: tuple = (), progress: bool = True) -> list[dict]:
+    """Measure each (x, label, method, cfg) of points in turn: one row {'x', 'label', 'method', 'ms', 'mb',
+    'temp_mb'[, 'parts': {name: {'ms', 'mb', 'temp_mb'}}]} per point, FRePo's parts measured for the labels
+    in parts_of. A label's series stops (its later points are left out) once a point takes more than
+    max_seconds per call."""
     from tqdm.auto import tqdm
 
     rows, too_slow = [], set()
     for x, label, method, cfg in tqdm(points, desc="cost", disable=not progress):
         if label in too_slow:
             continue
-        c = method_cost(dataset, cfg, method, repeats, parts=(label == "FRePo"))
-        row = {"x": x, "label": label, "method": method, "ms": c["whole step"].ms, "mb": c["whole step"].mb}
+        c = method_cost(dataset, cfg, method, repeats, parts=(label in parts_of))
+        whole = c["whole step"]
+        row = {"x": x, "label": label, "method": method, "ms": whole.ms, "mb": whole.mb, "temp_mb": whole.temp_mb}
         if len(c) > 1:
-            row["parts"] = {k: {"ms": v.ms, "mb": v.mb} for k, v in c.items() if k != "whole step"}
+            row["parts"] = {k: {"ms": v.ms, "mb": v.mb, "temp_mb": v.temp_mb} for k, v in c.items()
+                            if k != "whole step"}
         rows.append(row)
         if c["whole step"].seconds > max_seconds:
             too_slow.add(label)
@@ -170,3 +181,12 @@ def time_to_accuracy(seconds, accuracy, target: float) -> float:
     """The first seconds[i] with accuracy[i] >= target (seconds ascending); inf if the target is never reached."""
     reached = np.flatnonzero(np.asarray(accuracy) >= target)
     return float(np.asarray(seconds)[reached[0]]) if reached.size else float("inf")
+
+
+def feature_dim(dataset: Dataset, cfg: DistillConfig) -> int:
+    """d, the length of the feature vector that cfg's network gives each image (the kernels' inner dimension)."""
+    model, _ = _model_and_online_optimizer(dataset, cfg)
+    shape = dataset.x_train.shape[1:]
+    variables = jax.eval_shape(lambda k: init_model(model, k, shape), jax.random.PRNGKey(0))
+    features = jax.eval_shape(lambda v: apply_model(model, v, jnp.zeros((1, *shape)))[0], variables)
+    return int(features.shape[-1])

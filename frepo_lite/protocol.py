@@ -53,9 +53,10 @@ PAPER_MEMBERSHIP = {
                       "FRePo (500)": (87.6, 0.52, 0.53, 0.53, 0.53, 0.52)},
 }
 # The paper's Tables 8-11 (Fig. 3c-d and 14a-b): time per step (ms, mean over 10 runs) and peak GPU memory (GB)
-# of each method on an NVIDIA Quadro RTX 6000, Conv network, batch 256; against the width at 100 distilled
-# images (Tables 8, 9) and against the number of distilled images at width 128 (Tables 10, 11); MTT ran out
-# of memory beyond 800 images. {sweep: {method: {x: (ms, GB)}}}.
+# of each method on an NVIDIA Quadro RTX 6000, the Conv of DSA (the same width in every layer), batch 256;
+# against the width at 100 distilled images (Tables 8, 9) and against the number of distilled images (Tables
+# 10, 11; the width is not stated: the 100-image row matches the width-64 row for DSA, DM and MTT); the dataset
+# is not stated; MTT ran out of memory beyond 800 images. {sweep: {method: {x: (ms, GB)}}}.
 _WIDTHS, _SIZES = (16, 32, 64, 128, 256, 512), (100, 200, 400, 800, 1600, 3200, 6400)
 PAPER_COST = {
     "width": {

@@ -223,10 +223,10 @@ def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(tm
 def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 
-    def fake_sweep(data, points, repeats, progress):
+    def fake_sweep(data, points, repeats, parts_of, progress):
         (x, label, method, cfg), = points
-        measured.append((x, label))
-        return [{"x": x, "label": label, "method": method, "ms": 100.0 * cfg.width, "mb": 1.0}]
+        measured.append((x, label, parts_of))
+        return [{"x": x, "label": label, "method": method, "ms": 100.0 * cfg.width, "mb": 9.0, "temp_mb": 1.0}]
 
     monkeypatch.setattr(cost_bench, "RESULTS", tmp_path)
     monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
@@ -235,8 +235,9 @@ def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monk
             "--max-seconds", "1.0"]
     cost_bench.main(argv)
     # widths: 4 (0.4 s), 16 (1.6 s: over the limit, so 32 is skipped), for FRePo and BPTT alike
-    assert measured == [(4, "FRePo"), (16, "FRePo"), (4, "BPTT T=1"), (16, "BPTT T=1"),
-                        (10, "FRePo"), (10, "FRePo, krr_support 5"), (10, "BPTT T=1")]
+    assert [m[:2] for m in measured] == [(4, "FRePo"), (16, "FRePo"), (4, "BPTT T=1"), (16, "BPTT T=1"),
+                                         (10, "FRePo"), (10, "FRePo, krr_support 5"), (10, "BPTT T=1")]
+    assert [m[2] for m in measured] == [()] * 4 + [("FRePo",)] * 3  # FRePo's parts in the size sweep only
     measured.clear()
     cost_bench.main(argv)  # everything measured is kept: nothing runs again
     assert measured == []

@@ -18,6 +18,7 @@ def test_measure_times_the_compiled_call():
     c = cost.measure(lambda x: jnp.linalg.cholesky(x @ x.T + 100 * jnp.eye(200)), jnp.ones((200, 50)))
     assert 0 < c.seconds < 5 and c.ms == pytest.approx(1e3 * c.seconds)
     assert c.bytes >= 200 * 50 * 4 + 200 * 200 * 4 and c.mb == pytest.approx(c.bytes / 2**20)
+    assert 0 < c.temp_bytes < c.bytes and c.temp_mb == pytest.approx(c.temp_bytes / 2**20)
 
 
 def test_frepo_parts_compute_the_pieces_of_a_step(toy):
@@ -39,15 +40,17 @@ def test_the_kernel_part_grows_with_the_set(toy):
     small = cost.frepo_cost(toy, TINY, repeats=1)
     large = cost.frepo_cost(toy, TINY.replace(images_per_class=8), repeats=1)
     part = "kernel + Cholesky solve + backward"
-    assert large[part].bytes > small[part].bytes
+    assert large[part].bytes > small[part].bytes and large[part].temp_bytes > small[part].temp_bytes
     assert large["target features"].bytes == small["target features"].bytes  # the real batch is the same
     assert set(cost.frepo_cost(toy, TINY, repeats=1, parts=False)) == {"whole step"}
 
 
-def test_full_bptt_memory_grows_with_the_unroll_length(toy):
+def test_full_bptt_working_memory_grows_with_the_unroll_length(toy):
     one, four = (cost.bptt_cost(toy, TINY, t, repeats=1) for t in (1, 4))
     truncated = cost.bptt_cost(toy, TINY, 4, truncate=1, repeats=1)
-    assert four.bytes > one.bytes and truncated.bytes < four.bytes
+    assert four.temp_bytes > one.temp_bytes and truncated.temp_bytes < four.temp_bytes
+    # the whole step is measured: it is given the training set, as FRePo's step is
+    assert one.bytes - one.temp_bytes >= toy.x_train.nbytes
 
 
 def test_growth_exponent_and_time_to_accuracy():
@@ -63,17 +66,25 @@ def test_sweep_stops_a_series_that_is_too_slow(toy, monkeypatch):
     calls = []
 
     def fake(dataset, cfg, method, repeats, parts):
-        calls.append((cfg.width, method))
-        return {"whole step": cost.Cost(seconds=cfg.width / 10, bytes=cfg.width)}
+        calls.append((cfg.width, method, parts))
+        return {"whole step": cost.Cost(seconds=cfg.width / 10, bytes=cfg.width, temp_bytes=1)}
 
     monkeypatch.setattr(cost, "method_cost", fake)
     points = [(w, m, m, TINY.replace(width=w)) for m in ("FRePo", "BPTT T=1") for w in (4, 8, 16, 32)]
-    rows = cost.sweep(toy, points, max_seconds=1.0, progress=False)
+    rows = cost.sweep(toy, points, max_seconds=1.0, parts_of=("FRePo",), progress=False)
     assert [(r["x"], r["label"]) for r in rows] == [(4, "FRePo"), (8, "FRePo"), (16, "FRePo"),
                                                     (4, "BPTT T=1"), (8, "BPTT T=1"), (16, "BPTT T=1")]
     assert rows[0]["ms"] == pytest.approx(400.0)
+    assert [parts for _, method, parts in calls] == [True] * 3 + [False] * 3  # parts only where asked
 
 
 def test_an_unknown_method_is_a_clear_error(toy):
     with pytest.raises(ValueError, match="method must be 'FRePo' or 'BPTT T=<inner steps>'"):
         cost.method_cost(toy, TINY, "MTT")
+
+
+def test_feature_dim_is_the_width_of_the_features(toy):
+    pieces = cost.frepo_step_parts(toy, TINY)
+    f_t = pieces["target features"][0](*pieces["target features"][1])
+    assert cost.feature_dim(toy, TINY) == f_t.shape[1]
+    assert cost.feature_dim(toy, TINY.replace(width=8)) == 2 * f_t.shape[1]

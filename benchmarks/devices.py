@@ -108,7 +108,8 @@ def markdown(runs: list[dict], meta: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     forced = ("The devices are forced host devices (`XLA_FLAGS=--xla_force_host_platform_device_count=N`) "
               "sharing the same CPU cores. " if base["backend"] == "cpu" else "")
-    lines += ["", f"Machine: {meta['machine']}. {forced}Compile excluded; FRePo: mean over "
+    note = f" {meta['note']}" if meta.get("note") else ""
+    lines += ["", f"Machine: {meta['machine']}.{note} {forced}Compile excluded; FRePo: mean over "
               f"{base['frepo'][frepo[0]]['steps']} steps after {base['frepo'][frepo[0]]['warmup']} "
               f"(per config); evaluation: one timed call of {base['eval'][evals[0]]['steps']} steps after a "
               "warm-up call.", "", f"Reproduce: `{meta['command']}`."]

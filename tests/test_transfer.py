@@ -45,8 +45,9 @@ def test_transfer_rows_matrix_and_resume(tmp_path, monkeypatch):
     trainer_for = evaluate._trainer_for
 
     def no_training(*args, **kwargs):
-        model, _, steps = trainer_for(*args, **kwargs)
-        return model, lambda *a: pytest.fail("a resumed table trained a network again"), steps
+        model, _, _, steps = trainer_for(*args, **kwargs)
+        never = lambda *a, **k: pytest.fail("a resumed table trained a network again")  # noqa: E731
+        return model, never, never, steps
 
     monkeypatch.setattr(evaluate, "_trainer_for", no_training)
     assert evaluate_transfer(sets, data, ["Conv-NN", "Conv-BN"], cfg, resume_dir=tmp_path, progress=False) == rows

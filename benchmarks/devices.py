@@ -50,24 +50,15 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     from frepo_lite import evaluate as E
     from frepo_lite import sharding
     from frepo_lite.data import load_dataset
+    from screen import ms_per_step
 
     data = load_dataset("mnist")
-    mesh, place = sharding.placement()
+    mesh = sharding.data_mesh()
     out = {"devices": len(jax.devices()), "backend": jax.default_backend(),
            "device_kind": jax.devices()[0].device_kind, "jax": jax.__version__, "frepo": {}, "eval": {}}
-    x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
     for name in configs:
         cfg = D.preset(CONFIGS[name], "mnist", images_per_class=10)
-        step = D.make_step(data, cfg, mesh)
-        state = jax.device_put(D.init_state(data, cfg), place)
-        for _ in range(warmup):
-            state, _ = step(state, x, y)
-        jax.block_until_ready(state.images)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            state, _ = step(state, x, y)
-        jax.block_until_ready(state.images)
-        out["frepo"][name] = {"ms_per_step": (time.perf_counter() - t0) / steps * 1000, "width": cfg.width,
+        out["frepo"][name] = {"ms_per_step": ms_per_step(data, cfg, warmup, steps), "width": cfg.width,
                               "real_batch": cfg.real_batch, "warmup": warmup, "steps": steps}
     images, labels = E.random_subset(data, 10)
     keys = [jax.random.PRNGKey(i) for i in range(networks)]

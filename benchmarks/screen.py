@@ -28,6 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from frepo_lite import sharding
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import CPU_STEPS, distill, init_state, krr_settings, make_step, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_support
@@ -42,11 +43,13 @@ def trial_config(overrides: dict, ipc: int, steps: int | None = None):
     return preset("cpu", **{"images_per_class": ipc, **overrides, **({"steps": steps} if steps else {})})
 
 
-def ms_per_step(data, cfg, warmup: int, steps: int) -> float:
-    """Mean wall time (ms) of the compiled step over `steps` steps after `warmup` (compile excluded)."""
-    state = init_state(data, cfg)
-    step = make_step(data, cfg)
-    x, y = jax.device_put(data.x_train), jax.device_put(data.y_train)
+def ms_per_step(data, cfg, warmup: int, steps: int, devices=None) -> float:
+    """Mean wall time (ms) of the compiled step over `steps` steps after `warmup` (compile excluded), on
+    `devices` (default: all visible; several: the real batch split across them)."""
+    mesh, place = sharding.placement(devices)
+    step = make_step(data, cfg, mesh)
+    state = jax.device_put(init_state(data, cfg), place)
+    x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
     for _ in range(warmup):
         state, _ = step(state, x, y)
     jax.block_until_ready(state.images)

@@ -26,7 +26,7 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_CONTINUAL_CIFAR100, PROTOCOL_VERSION
-from table1 import machine
+from table1 import machine, provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs") / "continual"
@@ -73,8 +73,7 @@ def markdown(dataset: str, summary: dict, meta: dict) -> str:
               f"{paper[(10, 'FRePo')]} % and {paper[(10, 'DM')]} % after 10; a set of 10 images/class (half the "
               f"buffer's images) distilled from all classes at once: {paper[('one-shot', 'FRePo, all classes')]} % "
               "(the paper's text; its Table 1: 42.5 %).", "",
-              f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}; "
-              f"{meta['wall_minutes']:.0f} minutes in all.", "", f"Reproduce: `{meta['command']}`."]
+              *provenance(meta)]
     return "\n".join(lines) + "\n"
 
 

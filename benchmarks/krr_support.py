@@ -23,7 +23,7 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_support
 from frepo_lite.protocol import PROTOCOL_VERSION
-from table1 import machine
+from table1 import machine, provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs") / "krr_support"
@@ -53,8 +53,7 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
         name = f"all {n}" if r["krr_support"] is None else f"random {r['krr_support']}"
         lines.append(f"| {name} | {r['seconds_per_step']:.2f} | {r['seconds'] / 60:.1f} | "
                      f"{100 * r['val_acc_mean']:.2f} ± {100 * r['val_acc_std']:.2f} |")
-    lines += ["", f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}.", "",
-              f"Reproduce: `{meta['command']}`."]
+    lines += ["", *provenance(meta)]
     return "\n".join(lines) + "\n"
 
 

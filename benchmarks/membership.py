@@ -29,7 +29,7 @@ from frepo_lite.distill import distill, preset
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.kernels import centered_one_hot
 from frepo_lite.protocol import PAPER_MEMBERSHIP, PROTOCOL_VERSION
-from table1 import machine
+from table1 import machine, provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs") / "membership"
@@ -107,8 +107,7 @@ def markdown(dataset: str, rows: list[dict], meta: dict) -> str:
             for s in meta["checkpoints"]) + " |")
     lines += ["", "An attack that fails shows that this attack fails, not that the network is private: see "
               "notebooks/07_membership_inference.ipynb.", "",
-              f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}; "
-              f"{meta['wall_minutes']:.0f} minutes in all.", "", f"Reproduce: `{meta['command']}`."]
+              *provenance(meta)]
     return "\n".join(lines) + "\n"
 
 

@@ -40,6 +40,14 @@ def machine() -> str:
             f"device(s){kind}, jax {jax.__version__}")
 
 
+def provenance(meta: dict) -> list[str]:
+    """The closing lines of a results file: its machine, protocol version, wall time (when recorded) and the
+    command that reproduces it, from the meta dict a benchmark writes beside its rows."""
+    minutes = f"; {meta['wall_minutes']:.0f} minutes in all" if "wall_minutes" in meta else ""
+    return [f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}{minutes}.", "",
+            f"Reproduce: `{meta['command']}`."]
+
+
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
             checkpoint_every: int = 200) -> dict:
     out = RESULTS / f"table1_{preset_name}_{name}_ipc{ipc}.json"

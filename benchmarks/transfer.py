@@ -24,7 +24,7 @@ from frepo_lite.distill import distill, preset
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
-from table1 import machine
+from table1 import machine, provenance
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = Path("runs") / "transfer"
@@ -62,8 +62,7 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
     for i, name in enumerate(sets):
         lines.append(f"| {name} | " + " | ".join(f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(mean[i], std[i]))
                      + " |")
-    lines += ["", f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}; "
-              f"{meta['wall_minutes']:.0f} minutes in all.", "", f"Reproduce: `{meta['command']}`."]
+    lines += ["", *provenance(meta)]
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -67,13 +68,22 @@ def markdown(rows: list[dict], meta: dict) -> str:
               f"w, 2w, 4w over its three blocks), real batch {meta['real_batch']}, each method's whole step given the "
               f"training set; the best of {meta['repeats']} calls after a warm-up call, compilation excluded; "
               "memory: XLA's working memory of the compiled step (its temporaries, beyond its arguments and outputs), "
-              f"in MiB. A series stops once a point takes more than {meta['max_seconds']} s. BPTT T=k: one step of "
+              f"in MiB. A series stops once a point takes more than {meta['max_seconds']} s, or at the first point whose "
+              f"compiled program needs more than {meta.get('max_memory_gb', 'no limit')} GiB (not run; marked -). BPTT T=k: one step of "
               "distillation by full BPTT through k inner steps (a fresh network, LAMB on the images). The paper's "
               "column is its Tables 8-11 (an NVIDIA Quadro RTX 6000; the DSA Conv, the same width in every layer; "
               "batch 256; the GPU allocator's peak, in GB; the dataset and the size sweep's width are not stated, "
               "and that sweep's 100-image row matches its width-64 row for DSA, DM and MTT).", "",
               f"Reproduce: `{meta['command']}`."]
     return "\n".join(lines) + "\n"
+
+
+def memory_limit() -> int:
+    """60 % of the first device's memory in bytes (an accelerator's allocator limit; on a CPU, the machine's
+    physical memory): XLA's figure for a program leaves out what the runtime needs beside it."""
+    stats = jax.devices()[0].memory_stats() or {}
+    total = stats.get("bytes_limit") or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(0.6 * total)
 
 
 def main(argv=None) -> None:
@@ -89,6 +99,8 @@ def main(argv=None) -> None:
     p.add_argument("--real-batch", type=int, default=256)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--max-seconds", type=float, default=60.0)
+    p.add_argument("--max-memory-gb", type=float, help="a series stops at the first point whose compiled program "
+                   "needs more (XLA's figure; default: 60%% of the device's memory, or of the machine's on a CPU)")
     args = p.parse_args(argv)
     backend = jax.default_backend()
     out = RESULTS / f"cost_{backend}.json"
@@ -103,9 +115,11 @@ def main(argv=None) -> None:
                       + [(n, bounded, "FRePo", sized(n).replace(krr_support=args.krr_support))
                          for n in args.sizes if n > args.krr_support]
                       + [(n, m, m, sized(n)) for m in bptt for n in args.sizes])
+    max_bytes = int(args.max_memory_gb * 2**30) if args.max_memory_gb else memory_limit()
     meta = {"backend": backend, "machine": f"{platform.processor() or platform.machine()}, "
             f"{jax.devices()[0].device_kind}, jax {jax.__version__}", "real_batch": args.real_batch,
             "size_width": args.size_width, "repeats": args.repeats, "max_seconds": args.max_seconds,
+            "max_memory_gb": round(max_bytes / 2**30, 1),
             "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/cost.py "
             + " ".join(sys.argv[1:] if argv is None else argv)}
     for name, points in sweeps.items():
@@ -116,7 +130,11 @@ def main(argv=None) -> None:
                 continue
             t0 = time.perf_counter()
             parts_of = ("FRePo",) if name == "size" else ()
-            row = {"sweep": name, **cost.sweep(data, [point], args.repeats, parts_of=parts_of, progress=False)[0]}
+            measured = cost.sweep(data, [point], args.repeats, parts_of=parts_of, progress=False, max_bytes=max_bytes)
+            if not measured:  # its program does not fit in max_bytes: the series stops, as it would on a device
+                too_slow.add(point[1])
+                continue
+            row = {"sweep": name, **measured[0]}
             rows.append(row)
             print(f"{name} {row['x']} {row['label']}: {row['ms']:.0f} ms, {row['temp_mb']:.0f} MiB working memory "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)

@@ -55,10 +55,18 @@ def program_bytes(compiled) -> int:
     return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes)
 
 
-def measure(fn: Callable, *args, repeats: int = 3) -> Cost:
+class ProgramTooLarge(MemoryError):
+    """A compiled program needs more memory (XLA's own figure) than the limit it was measured under."""
+
+
+def measure(fn: Callable, *args, repeats: int = 3, max_bytes: int | None = None) -> Cost:
     """Compile fn (a plain or jitted function) for args ahead of time, call it once to warm up, then time
-    `repeats` calls and keep the best (the least disturbed by whatever else the machine is doing)."""
+    `repeats` calls and keep the best (the least disturbed by whatever else the machine is doing). With
+    max_bytes, a program whose memory (program_bytes) exceeds it raises ProgramTooLarge before it runs."""
     compiled = jax.jit(fn).lower(*args).compile()
+    if max_bytes is not None and program_bytes(compiled) > max_bytes:
+        raise ProgramTooLarge(f"the compiled program needs {program_bytes(compiled) / 2**20:.0f} MiB, more than "
+                              f"the limit of {max_bytes / 2**20:.0f} MiB")
     jax.block_until_ready(compiled(*args))
     best = np.inf
     for _ in range(repeats):
@@ -116,15 +124,17 @@ def frepo_step_parts(dataset: Dataset, cfg: DistillConfig) -> dict[str, tuple[Ca
             "whole step": (step_function(dataset, cfg), (state, x_real, y_real))}
 
 
-def frepo_cost(dataset: Dataset, cfg: DistillConfig, repeats: int = 3, parts: bool = True) -> dict[str, Cost]:
+def frepo_cost(dataset: Dataset, cfg: DistillConfig, repeats: int = 3, parts: bool = True,
+               max_bytes: int | None = None) -> dict[str, Cost]:
     """{name: Cost} of FRePo's whole step and (parts=True) of each part of frepo_step_parts."""
     pieces = frepo_step_parts(dataset, cfg)
     names = ["whole step", *PARTS] if parts else ["whole step"]
-    return {name: measure(pieces[name][0], *pieces[name][1], repeats=repeats) for name in names}
+    return {name: measure(pieces[name][0], *pieces[name][1], repeats=repeats, max_bytes=max_bytes)
+            for name in names}
 
 
 def bptt_cost(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncate: int | None = None,
-              inner_lr: float = 0.01, repeats: int = 3) -> Cost:
+              inner_lr: float = 0.01, repeats: int = 3, max_bytes: int | None = None) -> Cost:
     """Cost of one step of BPTT distillation (bptt.make_bptt_step, given the same training set as FRePo's
     step): a fresh network of cfg.arch and cfg.width without normalisation, `inner_steps` full-batch gradient
     steps on the n distilled images, the outer loss on cfg.real_batch real images, differentiated through all
@@ -133,34 +143,41 @@ def bptt_cost(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncate: 
     opt_state = make_meta_optimizer(cfg).init(images)
     step = make_bptt_step(dataset, cfg, inner_steps, inner_lr, truncate)
     x_real, y_real = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
-    return measure(step, images, opt_state, labels, 0, x_real, y_real, repeats=repeats)
+    return measure(step, images, opt_state, labels, 0, x_real, y_real, repeats=repeats, max_bytes=max_bytes)
 
 
 def method_cost(dataset: Dataset, cfg: DistillConfig, method: str, repeats: int = 3,
-                parts: bool = False) -> dict[str, Cost]:
+                parts: bool = False, max_bytes: int | None = None) -> dict[str, Cost]:
     """{'whole step': Cost[, each part]} of one distillation method at cfg's sizes. method: "FRePo" (its
     step with cfg's settings, krr_support included; parts=True adds frepo_step_parts' parts) or "BPTT T=<k>"
     (a step of full BPTT through k inner steps, bptt_cost)."""
     if method.startswith("BPTT T="):
-        return {"whole step": bptt_cost(dataset, cfg, int(method[len("BPTT T="):]), repeats=repeats)}
+        return {"whole step": bptt_cost(dataset, cfg, int(method[len("BPTT T="):]), repeats=repeats,
+                                        max_bytes=max_bytes)}
     if method != "FRePo":
         raise ValueError(f"method must be 'FRePo' or 'BPTT T=<inner steps>', got {method!r}")
-    return frepo_cost(dataset, cfg, repeats=repeats, parts=parts)
+    return frepo_cost(dataset, cfg, repeats=repeats, parts=parts, max_bytes=max_bytes)
 
 
 def sweep(dataset: Dataset, points: list[tuple], repeats: int = 3, max_seconds: float = float("inf"),
-          parts_of: tuple = (), progress: bool = True) -> list[dict]:
+          parts_of: tuple = (), progress: bool = True, max_bytes: int | None = None) -> list[dict]:
     """Measure each (x, label, method, cfg) of points in turn: one row {'x', 'label', 'method', 'ms', 'mb',
     'temp_mb'[, 'parts': {name: {'ms', 'mb', 'temp_mb'}}]} per point, FRePo's parts measured for the labels
     in parts_of. A label's series stops (its later points are left out) once a point takes more than
-    max_seconds per call."""
+    max_seconds per call, or at the first point whose compiled program needs more than max_bytes (that point
+    is left out too, never run: "it does not fit")."""
     from tqdm.auto import tqdm
 
     rows, too_slow = [], set()
     for x, label, method, cfg in tqdm(points, desc="cost", disable=not progress):
         if label in too_slow:
             continue
-        c = method_cost(dataset, cfg, method, repeats, parts=(label in parts_of))
+        try:
+            c = method_cost(dataset, cfg, method, repeats, parts=(label in parts_of), max_bytes=max_bytes)
+        except ProgramTooLarge as e:
+            tqdm.write(f"{label} at {x}: {e}; the series stops here")
+            too_slow.add(label)
+            continue
         whole = c["whole step"]
         row = {"x": x, "label": label, "method": method, "ms": whole.ms, "mb": whole.mb, "temp_mb": whole.temp_mb}
         if len(c) > 1:

@@ -223,8 +223,9 @@ def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(tm
 def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 
-    def fake_sweep(data, points, repeats, parts_of, progress):
+    def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):
         (x, label, method, cfg), = points
+        assert max_bytes == 2**30  # --max-memory-gb 1
         measured.append((x, label, parts_of))
         return [{"x": x, "label": label, "method": method, "ms": 100.0 * cfg.width, "mb": 9.0, "temp_mb": 1.0}]
 
@@ -232,7 +233,7 @@ def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monk
     monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
     monkeypatch.setattr(cost_bench.cost, "sweep", fake_sweep)
     argv = ["--widths", "4", "16", "32", "--sizes", "10", "--size-width", "4", "--bptt", "1", "--krr-support", "5",
-            "--max-seconds", "1.0"]
+            "--max-seconds", "1.0", "--max-memory-gb", "1"]
     cost_bench.main(argv)
     # widths: 4 (0.4 s), 16 (1.6 s: over the limit, so 32 is skipped), for FRePo and BPTT alike
     assert [m[:2] for m in measured] == [(4, "FRePo"), (16, "FRePo"), (4, "BPTT T=1"), (16, "BPTT T=1"),
@@ -243,3 +244,23 @@ def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monk
     assert measured == []
     saved = json.loads((tmp_path / "cost_cpu.json").read_text())
     assert len(saved["rows"]) == 7 and "| 16 | 1600 / 1 | 1600 / 1 | 7.7 / 0.036 |" in (tmp_path / "cost_cpu.md").read_text()
+
+
+def test_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monkeypatch, toy):
+    measured = []
+
+    def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):
+        (x, label, method, cfg), = points
+        measured.append((x, label))
+        if label == "BPTT T=1" and x >= 8:  # as cost.sweep does when a program needs more than max_bytes
+            return []
+        return [{"x": x, "label": label, "method": method, "ms": 1.0, "mb": 9.0, "temp_mb": 1.0}]
+
+    monkeypatch.setattr(cost_bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(cost_bench.cost, "sweep", fake_sweep)
+    cost_bench.main(["--widths", "4", "8", "16", "--sizes", "10", "--size-width", "4", "--bptt", "1"])
+    assert [m for m in measured if m[1] == "BPTT T=1"][:3] == [(4, "BPTT T=1"), (8, "BPTT T=1"), (10, "BPTT T=1")]
+    saved = json.loads((tmp_path / "cost_cpu.json").read_text())
+    assert {(r["x"], r["label"]) for r in saved["rows"] if r["label"] == "BPTT T=1"} == {(4, "BPTT T=1")}
+    assert 0 < saved["max_memory_gb"] and "| 8 | 1 / 1 | - |" in (tmp_path / "cost_cpu.md").read_text()

@@ -65,7 +65,7 @@ def test_growth_exponent_and_time_to_accuracy():
 def test_sweep_stops_a_series_that_is_too_slow(toy, monkeypatch):
     calls = []
 
-    def fake(dataset, cfg, method, repeats, parts):
+    def fake(dataset, cfg, method, repeats, parts, max_bytes):
         calls.append((cfg.width, method, parts))
         return {"whole step": cost.Cost(seconds=cfg.width / 10, bytes=cfg.width, temp_bytes=1)}
 
@@ -76,6 +76,25 @@ def test_sweep_stops_a_series_that_is_too_slow(toy, monkeypatch):
                                                     (4, "BPTT T=1"), (8, "BPTT T=1"), (16, "BPTT T=1")]
     assert rows[0]["ms"] == pytest.approx(400.0)
     assert [parts for _, method, parts in calls] == [True] * 3 + [False] * 3  # parts only where asked
+
+
+def test_measure_refuses_a_program_larger_than_its_limit():
+    fn, x = (lambda x: jnp.linalg.cholesky(x @ x.T + 100 * jnp.eye(200))), jnp.ones((200, 50))
+    with pytest.raises(cost.ProgramTooLarge, match="more than the limit of 0 MiB"):
+        cost.measure(fn, x, max_bytes=1000)
+    assert cost.measure(fn, x, repeats=1, max_bytes=10**7).bytes <= 10**7
+
+
+def test_sweep_stops_a_series_whose_program_does_not_fit(toy, monkeypatch):
+    def fake(dataset, cfg, method, repeats, parts, max_bytes):
+        if method == "BPTT T=1" and cfg.width >= 8:
+            raise cost.ProgramTooLarge("too large")
+        return {"whole step": cost.Cost(seconds=0.1, bytes=1, temp_bytes=1)}
+
+    monkeypatch.setattr(cost, "method_cost", fake)
+    points = [(w, m, m, TINY.replace(width=w)) for m in ("BPTT T=1", "FRePo") for w in (4, 8, 16)]
+    rows = cost.sweep(toy, points, progress=False, max_bytes=100)
+    assert [(r["x"], r["label"]) for r in rows] == [(4, "BPTT T=1"), (4, "FRePo"), (8, "FRePo"), (16, "FRePo")]
 
 
 def test_an_unknown_method_is_a_clear_error(toy):

@@ -596,9 +596,9 @@ def check_growth_exponent(fn) -> None:
 def check_time_to_accuracy(fn) -> None:
     """fn(seconds (k,), accuracy (k,), target) -> the first time (seconds[i], i smallest) at which accuracy[i]
     >= target; float('inf') if it never does."""
-    seconds = np.array([10.0, 20, 40, 80, 160, 320])
+    seconds = np.array([12.5, 25, 37.5, 75, 150, 300])  # not whole numbers: a time rounded is caught
     accuracy = np.array([0.50, 0.70, 0.81, 0.78, 0.88, 0.86])  # not monotone, as a real curve
-    for target, case in ((0.80, "a target first reached at 40 s"), (0.70, "a target met exactly at 20 s"),
+    for target, case in ((0.80, "a target first reached at 37.5 s"), (0.70, "a target met exactly at 25 s"),
                          (0.87, "a target reached late"), (0.90, "a target never reached")):
         reached = np.flatnonzero(accuracy >= target)
         want = seconds[reached[0]] if reached.size else np.inf

@@ -185,6 +185,8 @@ WRONG = [
                                                              float("inf")), "last time"),
     (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s, a) if v >= y), None),
      "expected inf"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next((int(t) for t, v in zip(s, a) if v >= y),
+                                                             float("inf")), "37.5"),
 ]
 
 

@@ -70,7 +70,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
               "memory: XLA's working memory of the compiled step (its temporaries, beyond its arguments and outputs), "
               f"in MiB. A series stops once a point takes more than {meta['max_seconds']} s, or at the first point whose "
               f"compiled program needs more than {meta.get('max_memory_gb', 'no limit')} GiB (not run; marked -). BPTT T=k: one step of "
-              "distillation by full BPTT through k inner steps (a fresh network, LAMB on the images). The paper's "
+              "distillation by full BPTT through k inner steps (a fresh network, LAMB on the images). FRePo: the "
+              "paper's settings (`DistillConfig`'s defaults), whose online step trains on up to "
+              f"{meta.get('online_batch', 1000)} of the distilled images, so that part grows with the set up to that "
+              "size (notebook 08's `cpu` preset takes 50). The paper's "
               "column is its Tables 8-11 (an NVIDIA Quadro RTX 6000; the DSA Conv, the same width in every layer; "
               "batch 256; the GPU allocator's peak, in GB; the dataset and the size sweep's width are not stated, "
               "and that sweep's 100-image row matches its width-64 row for DSA, DM and MTT).", "",
@@ -120,6 +123,7 @@ def main(argv=None) -> None:
             f"{jax.devices()[0].device_kind}, jax {jax.__version__}", "real_batch": args.real_batch,
             "size_width": args.size_width, "repeats": args.repeats, "max_seconds": args.max_seconds,
             "max_memory_gb": round(max_bytes / 2**30, 1),
+            "online_batch": base.online_batch,
             "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/cost.py "
             + " ".join(sys.argv[1:] if argv is None else argv)}
     for name, points in sweeps.items():

@@ -49,6 +49,11 @@ def measured(name: str) -> str:
     return (RESULTS / name).read_text().split("\n", 2)[2].strip()
 
 
+def body(path: pathlib.Path) -> str:
+    """A results file without its title line, its sections moved two levels down to sit under a README heading."""
+    return re.sub(r"^## ", "#### ", path.read_text().split("\n", 2)[2].strip(), flags=re.M)
+
+
 def transfer_block() -> str | None:
     """Our transfer tables (those measured) beside the paper's Table 2, which is on CIFAR-10; None if none."""
     tables = [(name, RESULTS / f"transfer_{key}.md") for key, name in DATASETS]
@@ -59,31 +64,31 @@ def transfer_block() -> str | None:
     paper = "\n".join(f"| {k} | " + " | ".join(f"{v:.1f}" for v in vals) + " |"
                       for k, vals in PAPER_TABLE2_CIFAR10.items() if k != "columns")
     return ("### Cross-architecture transfer (paper Table 2)\n\n"
-            + "\n\n".join(f"**{name}**\n\n" + path.read_text().split("\n", 2)[2].strip() for name, path in tables)
+            + "\n\n".join(f"**{name}**\n\n" + body(path) for name, path in tables)
             + "\n\nThe paper's Table 2 is on **CIFAR-10** at 10 img/cls (no CIFAR is available offline, so there is "
             "no number of ours to set beside it); it shows the pattern to look for, FRePo's Conv-BN set against the "
             "Conv-IN sets of other methods:\n\n| set (CIFAR-10, paper) | " + " | ".join(cols) + " |\n|---|"
             + "---|" * len(cols) + "\n" + paper)
 
 
-def results_block(prefix: str, title: str) -> str | None:
-    """The measured tables results/<prefix>_<dataset>.md that exist, under one heading; None if none."""
-    tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in DATASETS]
+def measured_block(prefix: str, title: str, keys: tuple) -> str | None:
+    """The measured tables results/<prefix>_<key>.md that exist ({key: name} pairs in keys), each under its
+    name and all under one heading; None if none."""
+    tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in keys]
     tables = [(name, path) for name, path in tables if path.exists()]
     if not tables:
         return None
-    return f"### {title}\n\n" + "\n\n".join(f"**{name}**\n\n" + path.read_text().split("\n", 2)[2].strip()
-                                             for name, path in tables)
+    return f"### {title}\n\n" + "\n\n".join(f"**{name}**\n\n" + body(path) for name, path in tables)
+
+
+def results_block(prefix: str, title: str) -> str | None:
+    """One table per dataset (results/<prefix>_<dataset>.md)."""
+    return measured_block(prefix, title, DATASETS)
 
 
 def backend_block(prefix: str, title: str) -> str | None:
-    """The measured tables results/<prefix>_cpu.md and _gpu.md that exist, under one heading; None if none."""
-    tables = [(name, RESULTS / f"{prefix}_{key}.md") for key, name in (("cpu", "CPU"), ("gpu", "GPU"))]
-    tables = [(name, path) for name, path in tables if path.exists()]
-    if not tables:
-        return None
-    return f"### {title}\n\n" + "\n\n".join(f"**{name}**\n\n" + path.read_text().split("\n", 2)[2].strip()
-                                             for name, path in tables)
+    """One table per backend (results/<prefix>_cpu.md, _gpu.md)."""
+    return measured_block(prefix, title, (("cpu", "CPU"), ("gpu", "GPU")))
 
 
 def main() -> None:

@@ -64,16 +64,17 @@ def measure(fn: Callable, *args, repeats: int = 3, max_bytes: int | None = None)
     `repeats` calls and keep the best (the least disturbed by whatever else the machine is doing). With
     max_bytes, a program whose memory (program_bytes) exceeds it raises ProgramTooLarge before it runs."""
     compiled = jax.jit(fn).lower(*args).compile()
-    if max_bytes is not None and program_bytes(compiled) > max_bytes:
-        raise ProgramTooLarge(f"the compiled program needs {program_bytes(compiled) / 2**20:.0f} MiB, more than "
-                              f"the limit of {max_bytes / 2**20:.0f} MiB")
+    needed = program_bytes(compiled)
+    if max_bytes is not None and needed > max_bytes:
+        raise ProgramTooLarge(f"the compiled program needs {needed / 2**20:.0f} MiB, more than the limit of "
+                              f"{max_bytes / 2**20:.0f} MiB")
     jax.block_until_ready(compiled(*args))
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
         jax.block_until_ready(compiled(*args))
         best = min(best, time.perf_counter() - t0)
-    return Cost(float(best), program_bytes(compiled), int(compiled.memory_analysis().temp_size_in_bytes))
+    return Cost(float(best), needed, int(compiled.memory_analysis().temp_size_in_bytes))
 
 
 # The parts of a FRePo step, in the order they run, as frepo_step_parts names them.

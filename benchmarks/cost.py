@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from frepo_lite import cost
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import DistillConfig
 from frepo_lite.protocol import PAPER_COST
+from table1 import machine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -119,8 +119,7 @@ def main(argv=None) -> None:
                          for n in args.sizes if n > args.krr_support]
                       + [(n, m, m, sized(n)) for m in bptt for n in args.sizes])
     max_bytes = int(args.max_memory_gb * 2**30) if args.max_memory_gb else memory_limit()
-    meta = {"backend": backend, "machine": f"{platform.processor() or platform.machine()}, "
-            f"{jax.devices()[0].device_kind}, jax {jax.__version__}", "real_batch": args.real_batch,
+    meta = {"backend": backend, "machine": machine(), "real_batch": args.real_batch,
             "size_width": args.size_width, "repeats": args.repeats, "max_seconds": args.max_seconds,
             "max_memory_gb": round(max_bytes / 2**30, 1),
             "online_batch": base.online_batch,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -148,10 +147,9 @@ def this_machine() -> tuple[str, str]:
     """(results file stem, machine description): step_speed on the CPU backend, step_speed_gpu (etc.) on an
     accelerator, so that each backend keeps its own table."""
     import jax
-    backend, device = jax.default_backend(), jax.devices()[0]
-    if backend == "cpu":
-        return "step_speed", f"{platform.machine()}, cpu, jax {jax.__version__}"
-    return f"step_speed_{backend}", f"{platform.machine()}, {backend} ({device.device_kind}), jax {jax.__version__}"
+    from table1 import machine
+    backend = jax.default_backend()
+    return ("step_speed" if backend == "cpu" else f"step_speed_{backend}"), machine()
 
 
 def ms(x: float) -> str:

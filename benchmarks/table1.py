@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -34,10 +35,11 @@ RUNS = Path("runs")  # checkpoints and the networks of unfinished evaluations, u
 
 
 def machine() -> str:
-    """Where a row was measured: processor, JAX devices (an accelerator's kind named) and JAX version."""
+    """Where a row was measured: processor, CPU cores, JAX devices (an accelerator's kind named) and JAX
+    version."""
     kind = "" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})"
-    return (f"{platform.processor() or platform.machine()}, {jax.device_count()} {jax.default_backend()} "
-            f"device(s){kind}, jax {jax.__version__}")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {jax.device_count()} "
+            f"{jax.default_backend()} device(s){kind}, jax {jax.__version__}")
 
 
 def provenance(meta: dict) -> list[str]:

@@ -6,12 +6,14 @@
 Each notebook runs in a fresh scratch directory (so earlier outputs/ or checkpoints are not reused), with
 its `parameters` cell overridden by -p NAME VALUE pairs (values are read as Python literals). Without
 --out the executed notebook replaces the committed one, stripped of editor and papermill metadata
-(outputs and execution counts stay), and its wall time is recorded in notebooks/runtimes.json.
+(outputs and execution counts stay), and its wall time, machine and date are recorded in
+notebooks/runtimes.json.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import json
 import os
 import platform
@@ -94,7 +96,7 @@ def main(argv=None):
         print(f"  {seconds / 60:.1f} min", flush=True)
         if args.out is None:
             times[path.name] = {"minutes": round(seconds / 60, 1), "machine": f"{platform.machine()}, "
-                                f"{os.cpu_count()} cores"}
+                                f"{os.cpu_count()} cores", "date": datetime.date.today().isoformat()}
             times_file.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
 
 

@@ -62,6 +62,9 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
     for i, name in enumerate(sets):
         lines.append(f"| {name} | " + " | ".join(f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(mean[i], std[i]))
                      + " |")
+    if meta.get("resumed"):
+        lines += ["", "Resumed from earlier runs of the same command (runs/transfer/), so its total wall time is not "
+                  "known; each set's distillation seconds are in the .json beside this file."]
     lines += ["", *provenance(meta)]
     return "\n".join(lines) + "\n"
 
@@ -82,13 +85,16 @@ def main(argv=None) -> None:
     cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps)
     for dataset in args.datasets:
         t0 = time.perf_counter()
+        # a run that finds this dataset's checkpoints continues earlier work: its own wall time is not the total
+        resumed = any(RUNS.glob(f"{dataset}_ipc{args.ipc}_*.ckpt"))
         data = load_dataset(dataset)
         sets, recipes = distill_sets(data, dataset, args.ipc, args.pools, args.steps)
         rows = evaluate_transfer(sets, data, args.archs, cfg, split="test", resume_dir=RUNS / "eval")
         meta = {"dataset": dataset, "ipc": args.ipc, "eval_width": args.eval_width, "eval_models": args.eval_models,
                 "eval_steps": rows[0]["steps"] if rows else None,
                 "machine": machine(), "protocol_version": PROTOCOL_VERSION, "command": command.strip(),
-                "wall_minutes": (time.perf_counter() - t0) / 60, "recipes": recipes}
+                "recipes": recipes,
+                **({"resumed": True} if resumed else {"wall_minutes": (time.perf_counter() - t0) / 60})}
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"transfer_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
         (RESULTS / f"transfer_{dataset}.md").write_text(markdown(dataset, args.ipc, rows, meta))

@@ -109,6 +109,25 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
     assert "for 300 steps (width 32;" in table
     saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
     assert len(saved["rows"]) == 10 and saved["eval_width"] == 32 and "--eval-width 32" in saved["command"]
+    assert "minutes in all" in table and "Resumed" not in table
+
+
+def test_transfer_benchmark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
+    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(transfer_bench, "distill", lambda data, cfg, **kw: FakeResult(n=3))
+    monkeypatch.setattr(transfer_bench, "evaluate_transfer", lambda sets, data, archs, cfg, split, resume_dir: [
+        {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5], "split": split,
+         "steps": 10} for s in sets for a in archs])
+    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "mnist_ipc1_Conv-BN_2000.ckpt").write_bytes(b"")  # an earlier, interrupted run's checkpoint
+    transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN"])
+    table = (tmp_path / "results" / "transfer_mnist.md").read_text()
+    saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
+    assert "minutes in all" not in table and "Resumed" in table
+    assert saved["resumed"] and "wall_minutes" not in saved
 
 
 def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ NOTEBOOKS = {
                                      "1-step truncated BPTT over a longer run (paper Fig. 8)",
     "03_frepo": "the full algorithm, one step written out and checked against the compiled one; 10 images/class; "
                 "learned labels read from the data; evaluation vs a random subset; an ablation of labels, m and K "
-                "with its noise; export; snapshot viewer",
+                "with its noise, read on the validation split; export; snapshot viewer",
     "04_cross_architecture_transfer": "seven evaluation architectures and their sizes; one set per pool architecture "
                                       "(Conv-BN, Conv-IN, Conv-NN) side by side; instance norm written by hand; the "
                                       "transfer matrix with verdicts against the noise; why one architecture per pool",

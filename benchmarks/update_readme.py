@@ -26,7 +26,8 @@ NOTEBOOKS = {
                 "with its noise, read on the validation split; export; snapshot viewer",
     "04_cross_architecture_transfer": "seven evaluation architectures and their sizes; one set per pool architecture "
                                       "(Conv-BN, Conv-IN, Conv-NN) side by side; instance norm written by hand; the "
-                                      "transfer matrix with verdicts against the noise; why one architecture per pool",
+                                      "transfer matrix with verdicts against the noise; why one architecture per pool; "
+                                      "the benchmark's 10 img/cls matrix read the same way",
     "05_learned_labels": "what learned labels encode: confidence, margin and the paper's three groups; class "
                          "similarity against a real-data network's confusions (rank correlation against chance); "
                          "learned vs fixed labels with their noise; the initial label scale; a label explorer",

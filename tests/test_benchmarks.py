@@ -81,6 +81,16 @@ def test_screening_evaluates_on_the_validation_split(tmp_path, monkeypatch, toy)
     assert json.loads((tmp_path / "screen.json").read_text())[0]["frepo"]["split"] == "val"
 
 
+def patch_transfer_bench(monkeypatch, tmp_path, toy, distill, evaluate_transfer):
+    """Point benchmarks/transfer.py at tmp_path and the toy dataset, with the given distill and evaluation."""
+    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(transfer_bench, "distill", distill)
+    monkeypatch.setattr(transfer_bench, "evaluate_transfer", evaluate_transfer)
+    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+
+
 def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
     configs, evaluated = [], []
 
@@ -93,12 +103,7 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
         return [{"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.01, "accs": [0.5], "split": split,
                  "steps": cfg.steps} for s in sets for a in archs]
 
-    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(transfer_bench, "distill", fake_distill)
-    monkeypatch.setattr(transfer_bench, "evaluate_transfer", fake_transfer)
-    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+    patch_transfer_bench(monkeypatch, tmp_path, toy, fake_distill, fake_transfer)
     transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN", "AlexNet",
                          "--eval-width", "32", "--eval-models", "2", "--eval-steps", "300"])
     assert configs == [("conv", "batch", 1), ("conv", "instance", 1), ("conv", "none", 1), ("dc_conv", "instance", 1)]
@@ -113,14 +118,10 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
 
 
 def test_transfer_benchmark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
-    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(transfer_bench, "distill", lambda data, cfg, **kw: FakeResult(n=3))
-    monkeypatch.setattr(transfer_bench, "evaluate_transfer", lambda sets, data, archs, cfg, split, resume_dir: [
-        {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5], "split": split,
-         "steps": 10} for s in sets for a in archs])
-    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+    patch_transfer_bench(monkeypatch, tmp_path, toy, lambda data, cfg, **kw: FakeResult(n=3),
+                         lambda sets, data, archs, cfg, split, resume_dir: [
+                             {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5],
+                              "split": split, "steps": 10} for s in sets for a in archs])
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "mnist_ipc1_Conv-BN_2000.ckpt").write_bytes(b"")  # an earlier, interrupted run's checkpoint
     transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN"])

@@ -30,7 +30,7 @@ from .protocol import PROTOCOL_VERSION
 SPLITS = ("test", "val")
 # Whether training the evaluation's networks all at once (vmap) beats one after another, by JAX backend, as
 # measured on one device by benchmarks/devices.py (results/devices_<backend>.md). On the 2-core CPU, 4 networks
-# of width 32 on 100 images: 548 ms per step one after another, 1683 ms at once. A backend not listed (a GPU
+# of width 32 on 100 images: 202 ms per step one after another, 669 ms at once. A backend not listed (a GPU
 # until measured there) trains them one after another.
 PARALLEL_EVAL: dict[str, bool] = {"cpu": False}
 
@@ -131,7 +131,13 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
         return variables, tx.init(variables["params"]), k_loop
 
     one_step = jax.jit(step)
-    many_steps = jax.jit(jax.vmap(step, in_axes=(0, 0, None, None, 0)))
+    vmapped_step = jax.vmap(step, in_axes=(0, 0, None, None, 0))
+    many_steps = jax.jit(vmapped_step)
+
+    @functools.lru_cache(maxsize=4)
+    def split_steps(mesh):
+        """many_steps with each device training its own networks, no communication between devices."""
+        return sharding.per_device(vmapped_step, mesh, split=(True, True, False, False, True))
 
     def train(key, images, labels):
         variables, opt_state, k_loop = init(key, images.shape[1:])
@@ -141,13 +147,15 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
 
     def train_many(keys, images, labels, mesh=None, progress=False):
         keys = jnp.stack(list(keys))
+        run = many_steps
         if mesh is not None and len(keys) % mesh.size == 0:
             keys = jax.device_put(keys, sharding.split_rows(mesh))
             images, labels = jax.device_put((images, labels), sharding.replicated(mesh))
+            run = split_steps(mesh)
         variables, opt_state, k_loops = jax.vmap(init, in_axes=(0, None))(keys, images.shape[1:])
         for t in tqdm(range(steps), desc=f"train {len(keys)} networks", disable=not progress, leave=False):
             step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t)
-            variables, opt_state = many_steps(variables, opt_state, images, labels, step_keys)
+            variables, opt_state = run(variables, opt_state, images, labels, step_keys)
         return variables
 
     return train, train_many

@@ -45,6 +45,17 @@ def split_rows(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
 
 
+def per_device(fn, mesh: Mesh, split: Sequence[bool]):
+    """fn compiled to run on each device by itself: the arguments whose `split` entry is True are split along
+    their leading axis (every leaf of a pytree), the others replicated; the outputs are split along their
+    leading axis. Nothing passes between the devices, so fn must treat its rows independently (a vmap).
+
+    jax.jit alone, given split inputs, lets XLA choose how to partition the program, and for a vmap over
+    networks it chose all-gathers of activations and kernels at every step."""
+    specs = tuple(PartitionSpec(DATA_AXIS) if s else PartitionSpec() for s in split)
+    return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=specs, out_specs=PartitionSpec(DATA_AXIS)))
+
+
 def check_divisible(n: int, mesh: Mesh | None, what: str) -> None:
     """A ValueError unless n rows split evenly across the mesh's devices."""
     if mesh is not None and n % mesh.size:

@@ -4,7 +4,7 @@
     .venv/bin/python tests/mutants.py 3 7         # only mutants 3 and 7 (numbers as in tests/mutants.md)
 
 Each mutant replaces one exact line fragment of a module of the package (kernels, distill, evaluate, augment,
-continual, privacy) in a scratch copy of the package and the tests (the checkout is never touched), and runs the
+continual, privacy, sharding) in a scratch copy of the package and the tests (the checkout is never touched), and runs the
 tests named beside it (the ones meant to catch it; `-x`, so it stops at the first failure), after checking that all the named
 tests pass on the unmutated copy. A mutant is "caught" when those tests fail, "survived" when they pass. Mutants
 that cannot change a result are listed in HARMLESS with the reason, and are not run.
@@ -163,6 +163,9 @@ MUTANTS = [
      "step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t + 1)",
      "the parallel evaluation's networks get other randomness than the sequential ones",
      [T + "test_sharding.py::test_the_parallel_evaluation_trains_the_same_networks_split_across_devices"]),
+    ("sharding.py", "return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=specs, out_specs=PartitionSpec(DATA_AXIS)))",
+     "return jax.jit(fn)", "the parallel evaluation's step partitioned by XLA (all-gathers every step)",
+     [T + "test_sharding.py::test_the_parallel_evaluation_passes_nothing_between_devices"]),
 ]
 
 # Mutants considered and not run, because no result can change.
@@ -222,7 +225,7 @@ def write_report(results: list[dict]) -> None:
     caught = sum(r["caught"] for r in results)
     lines = ["# Mutation pass over the protocol", "",
              "Command: `.venv/bin/python tests/mutants.py` (from the repository root). Each mutant is one plausible "
-             "one-line mistake in `frepo_lite/{kernels,distill,evaluate,augment,continual,privacy}.py`; it is caught when the tests "
+             "one-line mistake in `frepo_lite/{kernels,distill,evaluate,augment,continual,privacy,sharding}.py`; it is caught when the tests "
              "named beside it in `tests/mutants.py` fail.", "",
              f"Result: {caught} of {len(results)} mutants caught.", "",
              "| # | file | mistake | caught by |", "|---|---|---|---|"]

@@ -53,6 +53,19 @@ SCRIPT = textwrap.dedent("""
     except ValueError as e:
         out["indivisible_error"] = str(e)
 
+    # the parallel evaluation's compiled step, as train_many runs it: its collectives are counted once
+    per_device = sharding.per_device
+    def counted(fn, mesh, split):
+        compiled = per_device(fn, mesh, split)
+        def run(*args):
+            if "parallel_step_collectives" not in out:
+                hlo = compiled.lower(*args).compile().as_text()
+                out["parallel_step_collectives"] = sum(hlo.count(op + "(") for op in
+                    ("all-gather", "all-reduce", "all-to-all", "collective-permute"))
+            return compiled(*args)
+        return run
+    sharding.per_device = counted
+
     support = E.random_subset(toy, 2)
     ecfg = E.EvalConfig(width=8, steps=20, num_models=4, norm="batch")
     _, train, train_many, _ = E._trainer_for(np.asarray(support[0]), toy, ecfg)
@@ -107,6 +120,11 @@ def test_the_parallel_evaluation_trains_the_same_networks_split_across_devices(r
     assert report["networks_on_devices"] == 4
     assert report["parallel_eval_gap"] < 1e-4
     assert report["eval_accs"][0] == pytest.approx(report["eval_accs"][1], abs=1e-6)
+
+
+def test_the_parallel_evaluation_passes_nothing_between_devices(report):
+    # each device trains its own networks; a step partitioned by XLA alone all-gathers activations instead
+    assert report["parallel_step_collectives"] == 0
 
 
 def test_one_device_is_the_plain_path():

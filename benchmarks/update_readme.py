@@ -1,8 +1,9 @@
 """Copy the measured tables of benchmarks/results and the notebooks' measured runtimes
 (notebooks/runtimes.json, written by notebooks/run_notebooks.py) into README.md, between its
 <!-- TABLE1 -->, <!-- LABELS -->, <!-- SPEED --> and <!-- NOTEBOOKS --> markers, and, once
-benchmarks/transfer.py, continual.py, membership.py, cost.py and devices.py have written results, between
-<!-- TRANSFER -->, <!-- CONTINUAL -->, <!-- MEMBERSHIP -->, <!-- COST --> and <!-- DEVICES --> markers.
+benchmarks/transfer.py, continual.py, membership.py, cost.py, krr_support.py and devices.py have written results,
+between <!-- TRANSFER -->, <!-- CONTINUAL -->, <!-- MEMBERSHIP -->, <!-- COST -->, <!-- KRR_SUPPORT --> and
+<!-- DEVICES --> markers.
 
 Run from the repository root after a benchmark or a notebook run: python benchmarks/update_readme.py
 """
@@ -136,6 +137,8 @@ def main() -> None:
                 "MEMBERSHIP": results_block("membership", "Membership inference (paper Sec. 5.2, Tables 4 and 6)"),
                 "COST": backend_block("cost", "Time and memory of a step against width and set size (paper Fig. 3c-d, "
                                       "14; Tables 8-11)"),
+                "KRR_SUPPORT": results_block("krr_support", "A random KRR support per step against the full "
+                                             "support (App. C.5's suggestion; validation split)"),
                 "DEVICES": backend_block("devices", "Several devices")}
     blocks.update({k: v for k, v in optional.items() if v is not None})
     for key, body in blocks.items():

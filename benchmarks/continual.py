@@ -67,6 +67,9 @@ def markdown(dataset: str, summary: dict, meta: dict) -> str:
     for m, s in summary.items():
         lines.append(f"| {NAMES[m]} | " + " | ".join(f"{100 * a:.1f} ± {100 * b:.1f}"
                                                      for a, b in zip(s["mean"], s["std"])) + " |")
+    lines += ["", "After the last step every class order holds the same random, herding and one-shot images (a "
+              "class's exemplars do not depend on its step), in another order: their spread there is that of "
+              "the training alone. The per-step FRePo images differ with the pairs of classes distilled together."]
     paper = PAPER_CONTINUAL_CIFAR100
     lines += ["", "The paper (CIFAR-100, 20 images/class; not this dataset): final accuracy "
               f"{paper[(5, 'FRePo')]} % (FRePo) and {paper[(5, 'DM')]} % (DM) after 5 steps, "

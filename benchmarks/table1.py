@@ -44,8 +44,10 @@ def machine() -> str:
 
 def provenance(meta: dict) -> list[str]:
     """The closing lines of a results file: its machine, protocol version, wall time (when recorded) and the
-    command that reproduces it, from the meta dict a benchmark writes beside its rows."""
+    command that reproduces it, from the meta dict a benchmark writes beside its rows (a 'wall_note' there says
+    what the wall time holds besides the run itself: pauses, another job on the same cores)."""
     minutes = f"; {meta['wall_minutes']:.0f} minutes in all" if "wall_minutes" in meta else ""
+    minutes += f" ({meta['wall_note']})" if minutes and "wall_note" in meta else ""
     return [f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}{minutes}.", "",
             f"Reproduce: `{meta['command']}`."]
 

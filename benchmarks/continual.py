@@ -9,7 +9,8 @@ tested on the test images of the classes seen so far. Buffers of --ipc images pe
 herding, FRePo distilled from each step's classes only, and FRePo distilled from all classes at once (the
 paper's reference point). The FRePo buffers are the `cpu` preset at --ipc images/class (--distill-steps
 steps), distilled resumably under runs/continual/; the evaluations resume from runs/continual/eval. Test
-split: this table reports, it chooses nothing. Writes benchmarks/results/continual_<dataset>.json and .md.
+split: this table reports, it chooses nothing. Writes benchmarks/results/continual_<dataset>.json (the
+settings, 'summary' and each order's rows under 'by_order') and .md.
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def main(argv=None) -> None:
                 "command": command.strip(), "wall_minutes": (time.perf_counter() - t0) / 60}
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"continual_{dataset}.json").write_text(
-            json.dumps({**meta, "summary": summary, "orders": {str(k): v for k, v in orders.items()}}, indent=1)
+            json.dumps({**meta, "summary": summary, "by_order": {str(k): v for k, v in orders.items()}}, indent=1)
             + "\n")
         (RESULTS / f"continual_{dataset}.md").write_text(markdown(dataset, summary, meta))
         print(markdown(dataset, summary, meta))

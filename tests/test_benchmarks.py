@@ -160,13 +160,15 @@ def test_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_ta
     continual_bench.main(["--datasets", "mnist", "--steps", "2", "--ipc", "1", "--orders", "2",
                           "--eval-width", "8", "--eval-models", "1", "--eval-steps", "2"])
     saved = json.loads((tmp_path / "results" / "continual_mnist.json").read_text())
-    assert sorted(saved["orders"]) == ["0", "1"] and set(saved["summary"]) == set(continual_bench.NAMES)
-    for seed, by_buffer in saved["orders"].items():
+    assert saved["orders"] == 2 and sorted(saved["by_order"]) == ["0", "1"]
+    assert set(saved["summary"]) == set(continual_bench.NAMES)
+    for seed, by_buffer in saved["by_order"].items():
         first = by_buffer["random"][0]["classes"]
         assert first == [int(c) for c in np.random.RandomState(int(seed)).permutation(4)[:2]]
         assert [r["buffer_size"] for r in by_buffer["frepo"]] == [2, 4]
     table = (tmp_path / "results" / "continual_mnist.md").read_text()
     assert "| FRePo, all classes at once |" in table and "| step 2 |" in table and "test machine" in table
+    assert "mean ± std over 2 class orders" in table
     groups = {tuple(np.random.RandomState(seed).permutation(4)[i:i + 2]) for seed in (0, 1) for i in (0, 2)}
     assert len(list((tmp_path / "runs").glob("*.ckpt"))) == len(groups) + 1  # each class pair, and all classes
 

@@ -286,3 +286,15 @@ def test_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monk
     saved = json.loads((tmp_path / "cost_cpu.json").read_text())
     assert {(r["x"], r["label"]) for r in saved["rows"] if r["label"] == "BPTT T=1"} == {(4, "BPTT T=1")}
     assert 0 < saved["max_memory_gb"] and "| 8 | 1 / 1 | - |" in (tmp_path / "cost_cpu.md").read_text()
+
+
+def test_a_results_file_says_what_its_wall_time_holds_besides_the_run():
+    from table1 import provenance
+
+    meta = {"machine": "m", "protocol_version": 2, "command": "python x.py", "wall_minutes": 33.4}
+    assert provenance(meta)[0] == "Machine: m. Protocol version 2; 33 minutes in all."
+    noted = provenance({**meta, "wall_note": "about 5 of them beside another job"})[0]
+    assert noted == "Machine: m. Protocol version 2; 33 minutes in all (about 5 of them beside another job)."
+    untimed = {k: v for k, v in meta.items() if k != "wall_minutes"}
+    assert provenance({**untimed, "wall_note": "paused"}) == ["Machine: m. Protocol version 2.", "",
+                                                              "Reproduce: `python x.py`."]

@@ -114,8 +114,9 @@ def main(argv=None) -> None:
         (RESULTS / f"continual_{dataset}.json").write_text(
             json.dumps({**meta, "summary": summary, "by_order": {str(k): v for k, v in orders.items()}}, indent=1)
             + "\n")
-        (RESULTS / f"continual_{dataset}.md").write_text(markdown(dataset, summary, meta))
-        print(markdown(dataset, summary, meta))
+        table = markdown(dataset, summary, meta)
+        (RESULTS / f"continual_{dataset}.md").write_text(table)
+        print(table)
 
 
 if __name__ == "__main__":

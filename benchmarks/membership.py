@@ -143,8 +143,9 @@ def main(argv=None) -> None:
                 "wall_minutes": (time.perf_counter() - t0) / 60}
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"membership_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
-        (RESULTS / f"membership_{dataset}.md").write_text(markdown(dataset, rows, meta))
-        print(markdown(dataset, rows, meta))
+        table = markdown(dataset, rows, meta)
+        (RESULTS / f"membership_{dataset}.md").write_text(table)
+        print(table)
 
 
 if __name__ == "__main__":

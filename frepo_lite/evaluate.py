@@ -117,8 +117,8 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     tx = make_eval_optimizer(cfg, steps)
     batch = min(n, cfg.batch)
 
-    def step(variables, opt_state, images, labels, key):
-        k_batch, k_aug = jax.random.split(key)
+    def step(variables, opt_state, images, labels, k_loop, t):
+        k_batch, k_aug = jax.random.split(jax.random.fold_in(k_loop, t))
         idx = batch_indices(k_batch, n, batch)
         x, y = images[idx], labels[idx]
         if cfg.augment:
@@ -131,18 +131,18 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
         return variables, tx.init(variables["params"]), k_loop
 
     one_step = jax.jit(step)
-    vmapped_step = jax.vmap(step, in_axes=(0, 0, None, None, 0))
+    vmapped_step = jax.vmap(step, in_axes=(0, 0, None, None, 0, None))
     many_steps = jax.jit(vmapped_step)
 
     @functools.lru_cache(maxsize=4)
     def split_steps(mesh):
         """many_steps with each device training its own networks, no communication between devices."""
-        return sharding.per_device(vmapped_step, mesh, split=(True, True, False, False, True))
+        return sharding.per_device(vmapped_step, mesh, split=(True, True, False, False, True, False))
 
     def train(key, images, labels):
         variables, opt_state, k_loop = init(key, images.shape[1:])
         for t in range(steps):
-            variables, opt_state = one_step(variables, opt_state, images, labels, jax.random.fold_in(k_loop, t))
+            variables, opt_state = one_step(variables, opt_state, images, labels, k_loop, t)
         return variables
 
     def train_many(keys, images, labels, mesh=None, progress=False):
@@ -154,8 +154,7 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
             run = split_steps(mesh)
         variables, opt_state, k_loops = jax.vmap(init, in_axes=(0, None))(keys, images.shape[1:])
         for t in tqdm(range(steps), desc=f"train {len(keys)} networks", disable=not progress, leave=False):
-            step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(k_loops, t)
-            variables, opt_state = run(variables, opt_state, images, labels, step_keys)
+            variables, opt_state = run(variables, opt_state, images, labels, k_loops, t)
         return variables
 
     return train, train_many

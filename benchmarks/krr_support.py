@@ -5,7 +5,8 @@
 
 For each dataset, the `cpu` preset at --ipc images/class (default 50: 500 images) is distilled with the full
 support and with `krr_support=k` for each k of --supports, the same in everything else (seed, steps), each
-resumably under runs/krr_support/. Each set's seconds per step come from its run; its accuracy from
+as a resumable trial of select_preset.py (under runs/select/, named by its settings): the full-support set is
+then the one `select_preset.py report --rows <dataset>:50` reports on the test split, not distilled twice. Each set's seconds per step come from its run; its accuracy from
 --eval-models networks of the preset's width trained on it for --eval-steps steps and tested on the
 **validation** split, since this comparison chooses (whether, and with which k, a bounded support is worth
 it); the test split is not read. Writes benchmarks/results/krr_support_<dataset>.json and .md.
@@ -13,32 +14,32 @@ it); the test split is not read. Writes benchmarks/results/krr_support_<dataset>
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
-from frepo_lite.data import load_dataset
-from frepo_lite.distill import distill, krr_settings, preset
-from frepo_lite.evaluate import EvalConfig, evaluate_support
+from frepo_lite.distill import preset
+from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION
+from select_preset import preset_changes, run_trial
 from table1 import machine, provenance
 
 RESULTS = Path(__file__).parent / "results"
-RUNS = Path("runs") / "krr_support"
 
 
-def run_one(data, dataset: str, ipc: int, support: int | None, steps: int | None, eval_cfg: EvalConfig) -> dict:
-    """Distil (resumably) with one support and evaluate on the validation split: one row of the table."""
-    cfg = preset("cpu", dataset, images_per_class=ipc, krr_support=support, **({"steps": steps} if steps else {}))
-    result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_support{support or 'all'}_{cfg.steps}.ckpt")
-    scores = evaluate_support(result.images, result.labels, data, eval_cfg, split="val", resume_dir=RUNS / "eval",
-                              **krr_settings(cfg, data.info.is_rgb, data.num_classes))
-    return {"krr_support": support, "steps": cfg.steps, "seconds": result.history["seconds"],
-            "seconds_per_step": result.history["seconds"] / cfg.steps, "val_acc_mean": scores["acc_mean"],
-            "val_acc_std": scores["acc_std"], "accs": scores["accs"], "network": scores["network"],
-            "eval_steps": scores["steps"], "config": dataclasses.asdict(cfg)}
+def run_one(data_cache: dict, dataset: str, ipc: int, support: int | None, steps: int | None,
+            eval_cfg: EvalConfig) -> dict:
+    """Distil the `cpu` preset with one support (select_preset's resumable trial, so the full-support set is
+    the very run that `select_preset.py report` reports at this size) and evaluate it on the validation split:
+    one row of the table."""
+    changes = {**preset_changes(dataset, ipc), **({"krr_support": support} if support else {}),
+               **({"steps": steps} if steps else {})}
+    r = run_trial(f"krr_support_{support or 'all'}", dataset, ipc, changes, data_cache, eval_cfg=eval_cfg)
+    return {"krr_support": support, "steps": r["steps"], "seconds": r["distill_seconds"],
+            "seconds_per_step": r["distill_seconds"] / r["steps"], "val_acc_mean": r["acc_mean"],
+            "val_acc_std": r["acc_std"], "accs": r["accs"], "network": r["network"],
+            "eval_steps": r["eval_steps"], "config": r["settings"]}
 
 
 def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
@@ -68,12 +69,13 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py "
                + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    data_cache: dict = {}
     for dataset in args.datasets:
         t0 = time.perf_counter()
-        data = load_dataset(dataset)
         width = preset("cpu", dataset, images_per_class=args.ipc).width
         eval_cfg = EvalConfig(width=width, num_models=args.eval_models, steps=args.eval_steps)
-        rows = [run_one(data, dataset, args.ipc, k, args.steps, eval_cfg) for k in [None, *sorted(args.supports)]]
+        rows = [run_one(data_cache, dataset, args.ipc, k, args.steps, eval_cfg)
+                for k in [None, *sorted(args.supports)]]
         meta = {"dataset": dataset, "ipc": args.ipc, "machine": machine(), "protocol_version": PROTOCOL_VERSION,
                 "command": command, "wall_minutes": (time.perf_counter() - t0) / 60}
         RESULTS.mkdir(exist_ok=True)

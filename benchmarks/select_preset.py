@@ -9,7 +9,8 @@ Every choice is made on the validation split (5000 images held out of the traini
     FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py cpu_tuned
     # 3. the other values earlier trials chose on test: LAMB's learning rate, the online batch
     FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py others
-    # 4. the preset's rows as chosen, on test (each set is the selection run of the same settings)
+    # 4. the preset's rows as chosen, on test (each set is the selection run of the same settings; at 50
+    #    img/cls the full-support run of krr_support.py)
     FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report
 
 A trial distills the `cpu` preset (its steps for the images per class, no dataset-specific settings) with
@@ -40,6 +41,9 @@ RESULTS = Path(__file__).parent / "results" / "selection"
 RUNS = Path("runs") / "select"
 SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
 ROWS = (("mnist", 1), ("mnist", 10), ("fashion_mnist", 1), ("fashion_mnist", 10))
+# Rows `report` also measures: 50 images/class, where the preset's values are those chosen above and
+# krr_support.py compares its full KRR support with random ones on the validation split (the same run).
+LARGE_ROWS = (("mnist", 50), ("fashion_mnist", 50))
 TUNED = {"lambda0": 1e-2, "label_scale": 0.5}
 
 
@@ -77,7 +81,8 @@ def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict
     r = evaluate_support(result.images, result.labels, data, eval_cfg, split=split, progress=False,
                          resume_dir=RUNS, **krr)
     return {"trial": name, "dataset": dataset, "ipc": ipc, "changes": changes, "split": split,
-            "network": r["network"], "acc_mean": r["acc_mean"], "acc_std": r["acc_std"], "accs": r["accs"],
+            "network": r["network"], "eval_steps": r["steps"], "acc_mean": r["acc_mean"], "acc_std": r["acc_std"],
+            "accs": r["accs"],
             "krr_acc_mean": r["krr_acc_mean"], "distill_seconds": round(result.history["seconds"], 1),
             "krr_fallbacks": result.history["krr_fallbacks"], "steps": cfg.steps, "set": str(set_path),
             "settings": settings, "protocol_version": PROTOCOL_VERSION, "machine": machine(),
@@ -177,7 +182,7 @@ def cmd_report(args, cache) -> None:
     """Each final preset row (`preset("cpu", dataset, images_per_class=k)` as the package has it) once on
     the test split, beside a random real subset of the same size by the same networks. The preset must be
     what the validation split chose: its set is then the selection's own run (same settings, same seed)."""
-    for dataset, ipc in ROWS:
+    for dataset, ipc in ROWS + LARGE_ROWS:
         if args.rows and f"{dataset}:{ipc}" not in args.rows:
             continue
         changes = preset_changes(dataset, ipc)
@@ -210,7 +215,8 @@ def write_markdown(rows: list[dict]) -> None:
         base = r.get("random_subset")
         base = f"{100 * base['acc_mean']:.2f} ± {100 * base['acc_std']:.2f}" if base else ""
         lines.append(f"| {r['split']} | {r['dataset']} | {r['ipc']} | {r['trial']} | {changes} | "
-                     f"{len(r['accs'])} x {r['network']} | {100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | "
+                     f"{len(r['accs'])} x {r['network']}, {r['eval_steps']} steps | "
+                     f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | "
                      f"{100 * r['krr_acc_mean']:.1f} | {base} | {r['steps']} | {r['distill_seconds'] / 60:.1f} | "
                      f"{r['krr_fallbacks']} |")
     lines += ["", "Machines: " + "; ".join(sorted({r["machine"] for r in rows})) + "."]
@@ -231,15 +237,17 @@ def write_table1(rows: list[dict]) -> None:
     for r in final:
         paper, random = PAPER_TABLE1.get(key := (r["dataset"], r["ipc"]), ""), PAPER_RANDOM.get(key, "")
         lines.append(f"| {r['dataset']} | {r['ipc']} | {pct(r)} ({100 * r['krr_acc_mean']:.1f}) | "
-                     f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']} | "
+                     f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']}, "
+                     f"{r['eval_steps']} steps | "
                      f"{r['steps']} | {r['distill_seconds'] / 60:.1f} min |")
     lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in final})) + ".", "",
               "Distillation times are wall-clock times on that machine, with other measurements sharing its two "
               "cores at times.", "",
               "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows "
               "mnist:1 fashion_mnist:1 --eval-models 5` and `... report --rows mnist:10 fashion_mnist:10` "
-              "(2 networks), after the selection phases, whose runs they reuse; `--protocol` evaluates by the "
-              "paper's 5 networks of width 128 instead."]
+              "(2 networks), after the selection phases, whose runs they reuse; `... report --rows mnist:50 "
+              "fashion_mnist:50` (2 networks) after `python benchmarks/krr_support.py`, whose full-support runs "
+              "they reuse. `--protocol` evaluates by the paper's 5 networks of width 128 instead."]
     (RESULTS.parent / "table1_cpu.md").write_text("\n".join(lines) + "\n")
 
 
@@ -250,9 +258,12 @@ def main():
                    help="report: evaluate by the paper's protocol (5 Conv-NN networks of width 128)")
     p.add_argument("--eval-width", type=int, default=32, help="report: width of the evaluation networks")
     p.add_argument("--eval-models", type=int, default=2, help="report: number of evaluation networks")
+    p.add_argument("--eval-steps", type=int,
+                   help="report: training steps of each network (default: the protocol's for the set's size)")
     p.add_argument("--rows", nargs="*", help="report: only these rows, e.g. mnist:1 fashion_mnist:10")
     args = p.parse_args()
-    args.eval = EvalConfig() if args.protocol else EvalConfig(width=args.eval_width, num_models=args.eval_models)
+    args.eval = (EvalConfig() if args.protocol else EvalConfig(width=args.eval_width, num_models=args.eval_models)
+                 ).replace(steps=args.eval_steps)
     cache: dict = {}
     {"bn_momentum": cmd_bn_momentum, "cpu_tuned": cmd_cpu_tuned, "others": cmd_others,
      "report": cmd_report}[args.phase](args, cache)

@@ -6,7 +6,7 @@
 This script reports; it chooses nothing (preset values are chosen on the validation split by
 select_preset.py). Each row distills `preset(PRESET, dataset, images_per_class=k)` (steps as given), exports
 the set to results/distilled/<preset>_<dataset>_ipc<k>.npz, trains fresh networks on it and on a random real
-subset of the same size (the set's distillation width for `cpu`, the protocol's width 128 otherwise), and
+subset of the same size (the protocol's Conv-NN of width 128), and
 writes results/table1_<preset>_<dataset>_ipc<k>.json and the table results/table1_<preset>.md. A finished row
 is skipped; an interrupted distillation resumes from its checkpoint in runs/ (named by a hash of the settings
 and the protocol version), an interrupted evaluation with the networks it had finished.
@@ -59,7 +59,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         print(f"{out.name}: done before, skipped (delete it to rerun)")
         return json.loads(out.read_text())
     cfg = preset(preset_name, name, images_per_class=ipc, seed=seed, **({"steps": steps} if steps else {}))
-    eval_cfg = EvalConfig(width=cfg.width if preset_name == "cpu" else 128, num_models=eval_models)
+    eval_cfg = EvalConfig(num_models=eval_models)  # the protocol's Conv-NN of width 128
     data = load_dataset(name)
     digest = hashlib.sha1(json.dumps({**dataclasses.asdict(cfg), "protocol": PROTOCOL_VERSION},
                                      sort_keys=True).encode()).hexdigest()[:8]
@@ -125,6 +125,10 @@ def main():
                    help="steps between checkpoints (on a GPU a step of the paper preset takes milliseconds and "
                         "a checkpoint of its pool ~200 MB: use thousands)")
     args = p.parse_args()
+    if args.preset == "cpu":
+        p.error("the cpu preset's Table 1 (results/table1_cpu.md) is select_preset.py's report, whose sets are "
+                "the validation runs that chose its values: run `FREPO_DATA_DIR=../shared/datasets python "
+                "benchmarks/select_preset.py report --rows mnist:50` (add --protocol for width-128 networks)")
     for spec in args.rows:
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,

@@ -1,4 +1,5 @@
 """The benchmark scripts that choose (the preset's selection, the screening) read the validation split."""
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -227,21 +228,36 @@ def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tm
     assert trained_on == {}  # every victim came from the cache
 
 
-def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(tmp_path, monkeypatch, toy):
-    supports, splits = [], []
+def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(selection, tmp_path, monkeypatch):
+    runs = []
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, checkpoint, **kw: runs.append(
+        (cfg.krr_support, cfg.images_per_class, cfg.steps, checkpoint)) or FakeResult())
     monkeypatch.setattr(krr_support_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(krr_support_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(krr_support_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(krr_support_bench, "distill",
-                        lambda data, cfg, **kw: supports.append((cfg.krr_support, cfg.images_per_class)) or FakeResult())
-    monkeypatch.setattr(krr_support_bench, "evaluate_support", fake_evaluation(splits))
     monkeypatch.setattr(krr_support_bench, "machine", lambda: "test machine")
     krr_support_bench.main(["--datasets", "mnist", "--ipc", "50", "--supports", "250", "100", "--steps", "4"])
-    assert supports == [(None, 50), (100, 50), (250, 50)] and splits == ["val"] * 3
+    assert [r[:3] for r in runs] == [(None, 50, 4), (100, 50, 4), (250, 50, 4)] and selection == ["val"] * 3
+    assert len({r[3] for r in runs}) == 3  # each support its own checkpoint
     table = (tmp_path / "results" / "krr_support_mnist.md").read_text()
     assert "| all 500 |" in table and "| random 100 |" in table and "**validation** split" in table
 
 
+def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_support(selection, tmp_path,
+                                                                                  monkeypatch):
+    checkpoints = []
+    monkeypatch.setattr(krr_support_bench, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(krr_support_bench, "machine", lambda: "test machine")
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, checkpoint, **kw: checkpoints.append(
+        (cfg.krr_support, checkpoint)) or FakeResult())
+    monkeypatch.setattr(select_preset, "evaluate_random_subset",
+                        lambda *a, **k: {"acc_mean": 0.4, "acc_std": 0.0, "accs": [0.4]})
+    monkeypatch.setattr(select_preset, "chosen_changes", lambda dataset, ipc: ("chosen", {}))
+    krr_support_bench.main(["--datasets", "mnist", "--supports", "100"])
+    select_preset.cmd_report(argparse.Namespace(rows=["mnist:50"], eval=select_preset.SELECTION_EVAL), {})
+    assert [support for support, _ in checkpoints] == [None, 100, None] and selection == ["val", "val", "test"]
+    (_, full), (_, bounded), (_, reported) = checkpoints
+    assert reported == full != bounded
+    table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
+    assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
 def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 
@@ -298,3 +314,14 @@ def test_a_results_file_says_what_its_wall_time_holds_besides_the_run():
     untimed = {k: v for k, v in meta.items() if k != "wall_minutes"}
     assert provenance({**untimed, "wall_note": "paused"}) == ["Machine: m. Protocol version 2.", "",
                                                               "Reproduce: `python x.py`."]
+
+
+def test_table1_leaves_the_cpu_preset_table_to_the_selection_report(tmp_path, monkeypatch, capsys):
+    import table1
+
+    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    monkeypatch.setattr(table1, "run_row", lambda *a, **k: pytest.fail("a cpu row was run"))
+    monkeypatch.setattr(sys, "argv", ["table1.py", "--preset", "cpu", "--rows", "mnist:50"])
+    with pytest.raises(SystemExit):
+        table1.main()
+    assert "select_preset.py report" in capsys.readouterr().err and not list(tmp_path.iterdir())

@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from table1 import machine
 
 RESULTS = Path(__file__).parent / "results" / "selection"
 RUNS = Path("runs") / "select"
+DISTILLED = RESULTS.parent / "distilled"  # the reported sets, as cpu_<dataset>_ipc<k>.npz
 SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
 ROWS = (("mnist", 1), ("mnist", 10), ("fashion_mnist", 1), ("fashion_mnist", 10))
 # Rows `report` also measures: 50 images/class, where the preset's values are those chosen above and
@@ -181,7 +183,8 @@ def done(trial: str, dataset: str, ipc: int, split: str) -> bool:
 def cmd_report(args, cache) -> None:
     """Each final preset row (`preset("cpu", dataset, images_per_class=k)` as the package has it) once on
     the test split, beside a random real subset of the same size by the same networks. The preset must be
-    what the validation split chose: its set is then the selection's own run (same settings, same seed)."""
+    what the validation split chose: its set is then the selection's own run (same settings, same seed),
+    copied to results/distilled/cpu_<dataset>_ipc<k>.npz."""
     for dataset, ipc in ROWS + LARGE_ROWS:
         if args.rows and f"{dataset}:{ipc}" not in args.rows:
             continue
@@ -199,6 +202,8 @@ def cmd_report(args, cache) -> None:
         base = evaluate_random_subset(cache[dataset], ipc, args.eval, progress=False, split="test",
                                       resume_dir=RUNS)
         row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
+        DISTILLED.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set store_sets.py ships
         save_row(row)
 
 

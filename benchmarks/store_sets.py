@@ -3,7 +3,7 @@
     python benchmarks/store_sets.py
 
 Reads the test rows of `benchmarks/results/selection/selection.json` (one per dataset and size), copies
-each row's set from `benchmarks/results/distilled/cpu_*.npz` (where the report puts them) to
+each row's set from `benchmarks/results/distilled/cpu_*.npz` (where the report copies them) to
 `frepo_lite/stored_sets/` and writes `frepo_lite/stored_sets/index.json` with its measured accuracy. Run
 after `select_preset.py report`.
 """

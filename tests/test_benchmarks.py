@@ -251,11 +251,14 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     monkeypatch.setattr(select_preset, "evaluate_random_subset",
                         lambda *a, **k: {"acc_mean": 0.4, "acc_std": 0.0, "accs": [0.4]})
     monkeypatch.setattr(select_preset, "chosen_changes", lambda dataset, ipc: ("chosen", {}))
+    monkeypatch.setattr(select_preset, "DISTILLED", tmp_path / "distilled")
+    monkeypatch.setattr(select_preset, "save_distilled", lambda path, *a, **k: Path(path).write_text("a set"))
     krr_support_bench.main(["--datasets", "mnist", "--supports", "100"])
     select_preset.cmd_report(argparse.Namespace(rows=["mnist:50"], eval=select_preset.SELECTION_EVAL), {})
     assert [support for support, _ in checkpoints] == [None, 100, None] and selection == ["val", "val", "test"]
     (_, full), (_, bounded), (_, reported) = checkpoints
     assert reported == full != bounded
+    assert (tmp_path / "distilled" / "cpu_mnist_ipc50.npz").read_text() == "a set"  # for store_sets.py
     table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
     assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
 def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):

@@ -48,13 +48,17 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
              f"The `cpu` preset at {n} distilled images, {rows[0]['steps']} steps, each set evaluated on the "
              f"**validation** split by {len(rows[0]['accs'])} x {rows[0]['network']} trained for "
              f"{rows[0]['eval_steps']} steps (mean ± std over the networks; one distillation per row).", "",
-             "| KRR support per step | seconds per step | distillation minutes | validation accuracy (%) |",
-             "|---|---|---|---|"]
+             "| KRR support per step | seconds per step | distillation minutes | validation accuracy (%) | "
+             "against the full support |", "|---|---|---|---|---|"]
+    name = lambda r: f"all {n}" if r["krr_support"] is None else f"random {r['krr_support']}"  # noqa: E731
+    full = next(r for r in rows if r["krr_support"] is None)
     for r in rows:
-        name = f"all {n}" if r["krr_support"] is None else f"random {r['krr_support']}"
-        lines.append(f"| {name} | {r['seconds_per_step']:.2f} | {r['seconds'] / 60:.1f} | "
-                     f"{100 * r['val_acc_mean']:.2f} ± {100 * r['val_acc_std']:.2f} |")
-    lines += ["", *provenance(meta)]
+        versus = "" if r is full else (f"{100 * (r['val_acc_mean'] - full['val_acc_mean']):+.2f} points, "
+                                       f"{full['seconds_per_step'] / r['seconds_per_step']:.1f}x the steps per second")
+        lines.append(f"| {name(r)} | {r['seconds_per_step']:.2f} | {r['seconds'] / 60:.1f} | "
+                     f"{100 * r['val_acc_mean']:.2f} ± {100 * r['val_acc_std']:.2f} | {versus} |")
+    lines += ["", f"Best on the validation split: {name(max(rows, key=lambda r: r['val_acc_mean']))}.", "",
+              *provenance(meta)]
     return "\n".join(lines) + "\n"
 
 

@@ -239,6 +239,8 @@ def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(se
     assert len({r[3] for r in runs}) == 3  # each support its own checkpoint
     table = (tmp_path / "results" / "krr_support_mnist.md").read_text()
     assert "| all 500 |" in table and "| random 100 |" in table and "**validation** split" in table
+    assert "| random 250 | 0.25 | 0.0 | 53.00 ± 0.00 | +2.00 points, 1.0x the steps per second |" in table
+    assert "Best on the validation split: random 250." in table
 
 
 def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_support(selection, tmp_path,

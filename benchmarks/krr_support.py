@@ -6,10 +6,11 @@
 For each dataset, the `cpu` preset at --ipc images/class (default 50: 500 images) is distilled with the full
 support and with `krr_support=k` for each k of --supports, the same in everything else (seed, steps), each
 as a resumable trial of select_preset.py (under runs/select/, named by its settings): the full-support set is
-then the one `select_preset.py report --rows <dataset>:50` reports on the test split, not distilled twice. Each set's seconds per step come from its run; its accuracy from
---eval-models networks of the preset's width trained on it for --eval-steps steps and tested on the
-**validation** split, since this comparison chooses (whether, and with which k, a bounded support is worth
-it); the test split is not read. Writes benchmarks/results/krr_support_<dataset>.json and .md.
+then the one `select_preset.py report --rows <dataset>:50` reports on the test split, not distilled twice.
+Each set's seconds per step come from its run; its accuracy from --eval-models networks of the preset's
+width trained on it for --eval-steps steps and tested on the **validation** split, since this comparison
+chooses (whether, and with which k, a bounded support is worth it); the test split is not read. Writes
+benchmarks/results/krr_support_<dataset>.json and .md.
 """
 from __future__ import annotations
 

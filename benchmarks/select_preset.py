@@ -33,7 +33,7 @@ import numpy as np
 
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import PRESETS, distill, krr_settings, preset
-from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION
 from table1 import machine
@@ -245,13 +245,18 @@ def write_table1(rows: list[dict]) -> None:
                      f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']}, "
                      f"{r['eval_steps']} steps | "
                      f"{r['steps']} | {r['distill_seconds'] / 60:.1f} min |")
-    lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in final})) + ".", "",
+    lines += ["", "The protocol trains each network " + ", ".join(f"{eval_steps_for(n)} steps at {n} images"
+                                                             for n in (10, 100, 500)) +
+              " (`frepo_lite.evaluate.eval_steps_for`); the evaluation column gives the steps each row's networks "
+              "trained, on the distilled set and on the random subset alike (fewer than the protocol's where a "
+              "2-core CPU could not afford more).", "",
+              "Machine: " + "; ".join(sorted({r["machine"] for r in final})) + ".", "",
               "Distillation times are wall-clock times on that machine, with other measurements sharing its two "
               "cores at times.", "",
               "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows "
               "mnist:1 fashion_mnist:1 --eval-models 5` and `... report --rows mnist:10 fashion_mnist:10` "
               "(2 networks), after the selection phases, whose runs they reuse; `... report --rows mnist:50 "
-              "fashion_mnist:50` (2 networks) after `python benchmarks/krr_support.py`, whose full-support runs "
+              "fashion_mnist:50 --eval-steps 1000` (2 networks) after `python benchmarks/krr_support.py`, whose full-support runs "
               "they reuse. `--protocol` evaluates by the paper's 5 networks of width 128 instead."]
     (RESULTS.parent / "table1_cpu.md").write_text("\n".join(lines) + "\n")
 

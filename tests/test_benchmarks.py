@@ -263,6 +263,7 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     assert (tmp_path / "distilled" / "cpu_mnist_ipc50.npz").read_text() == "a set"  # for store_sets.py
     table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
     assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
+    assert "trains each network 1000 steps at 10 images, 2000 steps at 100 images, 5000 steps at 500 images" in table
 def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 

@@ -2,8 +2,8 @@
 
     python benchmarks/store_sets.py
 
-Reads the test rows of `benchmarks/results/selection/selection.json` (one per dataset and size), copies
-each row's set from `benchmarks/results/distilled/cpu_*.npz` (where the report copies them) to
+Reads the test rows of `benchmarks/results/selection/selection.json` (one per dataset and size) at the sizes
+the notebooks load (STORED_SIZES), copies each row's set from `benchmarks/results/distilled/cpu_*.npz` (where the report copies them) to
 `frepo_lite/stored_sets/` and writes `frepo_lite/stored_sets/index.json` with its measured accuracy. Run
 after `select_preset.py report`.
 """
@@ -18,11 +18,15 @@ SELECTION = ROOT / "benchmarks" / "results" / "selection" / "selection.json"
 DISTILLED = ROOT / "benchmarks" / "results" / "distilled"
 STORED = ROOT / "frepo_lite" / "stored_sets"
 REPORT_COMMAND = "benchmarks/select_preset.py report"
+# Images per class of the sets the package ships: those the notebooks load. The 50 images/class sets (1.4 MB
+# each) stay in benchmarks/results/distilled/ so that installing the package stays light.
+STORED_SIZES = (1, 10)
 
 
 def final_rows(rows: list[dict]) -> dict:
-    """The last test-split row of the final preset for each (dataset, images per class)."""
-    return {(r["dataset"], r["ipc"]): r for r in rows if r["split"] == "test" and r["trial"].startswith("preset")}
+    """The last test-split row of the final preset for each (dataset, images per class) of STORED_SIZES."""
+    return {(r["dataset"], r["ipc"]): r for r in rows
+            if r["split"] == "test" and r["trial"].startswith("preset") and r["ipc"] in STORED_SIZES}
 
 
 def main() -> None:

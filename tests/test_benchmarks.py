@@ -331,3 +331,13 @@ def test_table1_leaves_the_cpu_preset_table_to_the_selection_report(tmp_path, mo
     with pytest.raises(SystemExit):
         table1.main()
     assert "select_preset.py report" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_the_package_ships_the_final_sets_the_notebooks_load_and_not_the_50_per_class_ones():
+    import store_sets
+
+    row = lambda dataset, ipc, trial="preset_w32", split="test": {  # noqa: E731
+        "dataset": dataset, "ipc": ipc, "trial": trial, "split": split}
+    rows = [row("mnist", 1), row("mnist", 10), row("mnist", 50), row("fashion_mnist", 10, split="val"),
+            row("fashion_mnist", 1, "bn0.9")]
+    assert set(store_sets.final_rows(rows)) == {("mnist", 1), ("mnist", 10)}

@@ -207,6 +207,11 @@ def cmd_report(args, cache) -> None:
         save_row(row)
 
 
+def evaluated_by(row: dict) -> str:
+    """What evaluated a trial row, e.g. '2 x Conv-NN width 32, 1000 steps'."""
+    return f"{len(row['accs'])} x {row['network']}, {row['eval_steps']} steps"
+
+
 def write_markdown(rows: list[dict]) -> None:
     lines = ["# Choosing the `cpu` preset on the validation split", "",
              "Each row: the `cpu` preset with the trial's changes, distilled on the 2-core CPU, then fresh "
@@ -220,8 +225,7 @@ def write_markdown(rows: list[dict]) -> None:
         base = r.get("random_subset")
         base = f"{100 * base['acc_mean']:.2f} ± {100 * base['acc_std']:.2f}" if base else ""
         lines.append(f"| {r['split']} | {r['dataset']} | {r['ipc']} | {r['trial']} | {changes} | "
-                     f"{len(r['accs'])} x {r['network']}, {r['eval_steps']} steps | "
-                     f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | "
+                     f"{evaluated_by(r)} | {100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | "
                      f"{100 * r['krr_acc_mean']:.1f} | {base} | {r['steps']} | {r['distill_seconds'] / 60:.1f} | "
                      f"{r['krr_fallbacks']} |")
     lines += ["", "Machines: " + "; ".join(sorted({r["machine"] for r in rows})) + "."]
@@ -242,9 +246,8 @@ def write_table1(rows: list[dict]) -> None:
     for r in final:
         paper, random = PAPER_TABLE1.get(key := (r["dataset"], r["ipc"]), ""), PAPER_RANDOM.get(key, "")
         lines.append(f"| {r['dataset']} | {r['ipc']} | {pct(r)} ({100 * r['krr_acc_mean']:.1f}) | "
-                     f"{pct(r['random_subset'])} | {paper} | {random} | {len(r['accs'])} x {r['network']}, "
-                     f"{r['eval_steps']} steps | "
-                     f"{r['steps']} | {r['distill_seconds'] / 60:.1f} min |")
+                     f"{pct(r['random_subset'])} | {paper} | {random} | {evaluated_by(r)} | {r['steps']} | "
+                     f"{r['distill_seconds'] / 60:.1f} min |")
     lines += ["", "The protocol trains each network " + ", ".join(f"{eval_steps_for(n)} steps at {n} images"
                                                              for n in (10, 100, 500)) +
               " (`frepo_lite.evaluate.eval_steps_for`); the evaluation column gives the steps each row's networks "

@@ -9,7 +9,7 @@ tested on the test images of the classes seen so far. Buffers of --ipc images pe
 herding, FRePo distilled from each step's classes only, and FRePo distilled from all classes at once (the
 paper's reference point). The FRePo buffers are the `cpu` preset at --ipc images/class (--distill-steps
 steps), distilled resumably under runs/continual/; the evaluations resume from runs/continual/eval. Test
-split: this table reports, it chooses nothing. Writes benchmarks/results/continual_<dataset>.json (the
+split: this table reports, it chooses nothing. Writes frepo_lite/results/continual_<dataset>.json (the
 settings, 'summary' and each order's rows under 'by_order') and .md.
 """
 from __future__ import annotations
@@ -27,9 +27,10 @@ from frepo_lite.data import load_dataset
 from frepo_lite.distill import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_CONTINUAL_CIFAR100, PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 from table1 import machine, provenance
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "continual"
 NAMES = {"random": "random real", "herding": "herding", "frepo": "FRePo, per step",
          "frepo_all": "FRePo, all classes at once"}

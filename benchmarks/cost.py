@@ -10,7 +10,7 @@ KRR support), FRePo with a random --krr-support of them as support each step (th
 full BPTT through T inner steps for each T of --bptt. Each point: the best of --repeats timed calls after a
 warm-up call, and XLA's memory of the compiled step (frepo_lite.cost). A method's series stops once a point
 takes longer than --max-seconds per call ("where it fits"). FRePo's parts (frepo_lite.cost.PARTS) are
-measured at every size. Writes benchmarks/results/cost_<backend>.json and .md, resumably (points already
+measured at every size. Writes frepo_lite/results/cost_<backend>.json and .md, resumably (points already
 in the JSON are kept).
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import jax
 
@@ -28,9 +27,10 @@ from frepo_lite import cost
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import DistillConfig
 from frepo_lite.protocol import PAPER_COST
+from frepo_lite.stored import RESULTS_DIR
 from table1 import machine
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 
 
 def markdown(rows: list[dict], meta: dict) -> str:

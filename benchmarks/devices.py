@@ -12,7 +12,7 @@ each subprocess, compile excluded (a warm-up call first):
 - evaluation: --networks networks of width --eval-widths trained on 100 MNIST images for --eval-steps
   steps, one after another ("sequential", on one device) and all at once ("parallel": vmap over the
   networks, split across the devices); ms per step of all networks together.
-Writes benchmarks/results/devices_<backend>.json and .md; ``evaluate.PARALLEL_EVAL`` takes its per-backend
+Writes frepo_lite/results/devices_<backend>.json and .md; ``evaluate.PARALLEL_EVAL`` takes its per-backend
 choice from the evaluation rows on one device.
 """
 from __future__ import annotations
@@ -24,9 +24,10 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from frepo_lite.stored import RESULTS_DIR
+
+RESULTS = RESULTS_DIR
 CONFIGS = {"cpu-ipc10": "cpu", "paper": "paper"}  # name -> preset, at 10 images/class of MNIST
 
 

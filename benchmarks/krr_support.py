@@ -10,7 +10,7 @@ then the one `select_preset.py report --rows <dataset>:50` reports on the test s
 Each set's seconds per step come from its run; its accuracy from --eval-models networks of the preset's
 width trained on it for --eval-steps steps and tested on the **validation** split, since this comparison
 chooses (whether, and with which k, a bounded support is worth it); the test split is not read. Writes
-benchmarks/results/krr_support_<dataset>.json and .md.
+frepo_lite/results/krr_support_<dataset>.json and .md.
 """
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from frepo_lite.distill import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 from select_preset import preset_changes, run_trial
 from table1 import machine, provenance
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 
 
 def run_one(data_cache: dict, dataset: str, ipc: int, support: int | None, steps: int | None,

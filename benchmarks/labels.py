@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_TABLE7, PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 from select_preset import preset_changes, run_trial
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 ROWS = ("mnist:1", "mnist:10", "fashion_mnist:1", "fashion_mnist:10")
 EVAL_MODELS = {1: 5, 10: 2}  # the networks of results/table1_cpu.md
 

@@ -10,7 +10,7 @@ Conv-NN of --width): on all the members, on a random subset of --ipc images per 
 of --ipc images per class distilled from the members only (the `cpu` preset, resumable under
 runs/membership/). Each victim is attacked after each number of steps in --checkpoints by the five attacks of
 frepo_lite.privacy; a finished victim's rows are kept in runs/membership/ and not recomputed. Test accuracy is
-on the test split; nothing here chooses. Writes benchmarks/results/membership_<dataset>.json and .md.
+on the test split; nothing here chooses. Writes frepo_lite/results/membership_<dataset>.json and .md.
 """
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ from frepo_lite.distill import distill, preset
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.kernels import centered_one_hot
 from frepo_lite.protocol import PAPER_MEMBERSHIP, PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 from table1 import machine, provenance
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "membership"
 VICTIMS = ("real (all members)", "random subset", "FRePo")
 ATTACK_NAMES = {"threshold": "threshold", "logistic": "LR", "mlp": "MLP", "random_forest": "RF", "knn": "KNN"}

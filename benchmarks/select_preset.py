@@ -36,9 +36,10 @@ from frepo_lite.distill import PRESETS, distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 from table1 import machine
 
-RESULTS = Path(__file__).parent / "results" / "selection"
+RESULTS = RESULTS_DIR / "selection"
 RUNS = Path("runs") / "select"
 DISTILLED = RESULTS.parent / "distilled"  # the reported sets, as cpu_<dataset>_ipc<k>.npz
 SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
@@ -203,7 +204,7 @@ def cmd_report(args, cache) -> None:
                                       resume_dir=RUNS)
         row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
         DISTILLED.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set store_sets.py ships
+        shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set the package ships (frepo_lite.stored)
         save_row(row)
 
 
@@ -238,7 +239,7 @@ def write_table1(rows: list[dict]) -> None:
     pct = lambda r: f"{100 * r['acc_mean']:.1f} ± {100 * r['acc_std']:.1f}"  # noqa: E731
     lines = ["# Table 1 with the `cpu` preset (measured)", "",
              "Each set distilled on the 2-core CPU with `preset(\"cpu\", dataset, images_per_class=k)` (values "
-             "chosen on the validation split: `benchmarks/results/selection/selection.md`), then fresh networks trained on it and on a random "
+             "chosen on the validation split: `frepo_lite/results/selection/selection.md`), then fresh networks trained on it and on a random "
              "real subset of the same size, and measured once on the test split. Accuracy (%), mean ± std over "
              "the networks; KRR accuracy in brackets.", "",
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (paper) | "

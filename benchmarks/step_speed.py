@@ -13,7 +13,7 @@ donated, our convolution (on a GPU our convolution is XLA's own, so there the se
 differ by fusion alone). Each variant runs in its own subprocess, so its peak memory is its own: the
 resident set (ru_maxrss) on a CPU, where the arrays live, and the allocator's peak bytes in use on an
 accelerator. Timing: mean over --steps steps after --warmup steps (compile excluded). Writes
-benchmarks/results/step_speed.json and .md on the CPU backend, step_speed_gpu.json and .md on a GPU; rows
+frepo_lite/results/step_speed.json and .md on the CPU backend, step_speed_gpu.json and .md on a GPU; rows
 of configurations not in --configs are kept from the previous results of the same backend, so the slow
 paper configuration can be measured on its own.
 """
@@ -25,9 +25,10 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from frepo_lite.stored import RESULTS_DIR
+
+RESULTS = RESULTS_DIR
 # name -> (preset, distilled images per class of MNIST)
 CONFIGS = {"paper": ("paper", 10), "cpu-ipc1": ("cpu", 1), "cpu-ipc10": ("cpu", 10)}
 

@@ -29,8 +29,9 @@ from frepo_lite.distill import distill, krr_settings, preset
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1 as PAPER, PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 RUNS = Path("runs")  # checkpoints and the networks of unfinished evaluations, under the working directory
 
 

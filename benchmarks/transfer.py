@@ -8,7 +8,7 @@ Each pool architecture's set is the `cpu` preset at --ipc images/class with only
 changed, distilled resumably under runs/transfer/; every set is then evaluated on each architecture of
 frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the protocol's recipe at --eval-width,
 resumable, test split: this table reports, it chooses nothing). Writes
-benchmarks/results/transfer_<dataset>.json and .md with the machine that made them.
+frepo_lite/results/transfer_<dataset>.json and .md with the machine that made them.
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from frepo_lite.distill import distill, preset
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
+from frepo_lite.stored import RESULTS_DIR
 from table1 import machine, provenance
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "transfer"
 RANDOM = "random real subset"
 

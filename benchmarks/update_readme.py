@@ -1,4 +1,4 @@
-"""Copy the measured tables of benchmarks/results and the notebooks' measured runtimes
+"""Copy the measured tables of frepo_lite/results and the notebooks' measured runtimes
 (notebooks/runtimes.json, written by notebooks/run_notebooks.py) into README.md, between its
 <!-- TABLE1 -->, <!-- LABELS -->, <!-- SPEED --> and <!-- NOTEBOOKS --> markers, and, once
 benchmarks/transfer.py, continual.py, membership.py, cost.py, krr_support.py and devices.py have written results,
@@ -12,6 +12,7 @@ import pathlib
 import re
 
 from frepo_lite.protocol import PAPER_TABLE2_CIFAR10
+from frepo_lite.stored import RESULTS_DIR
 
 NOTEBOOKS = {
     "00_quickstart": "distill MNIST to 10 images (or load the stored set), look at the images and learned labels, "
@@ -42,7 +43,7 @@ NOTEBOOKS = {
                         "beside the paper's GPU numbers; where a step's time goes; a bounded random KRR support; "
                         "accuracy against wall-clock time, FRePo against truncated BPTT",
 }
-RESULTS = pathlib.Path("benchmarks/results")
+RESULTS = RESULTS_DIR
 DATASETS = (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"))  # (results key, name shown)
 
 

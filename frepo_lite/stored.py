@@ -1,8 +1,12 @@
-"""Distilled sets that ship with the package: the `cpu` preset's sets of Table 1, with their measured accuracy.
+"""What ships with the package: the benchmarks' results and the `cpu` preset's distilled sets of Table 1.
 
-A notebook or script that would distill can load one of these instead and show results in a minute (Binder,
-Colab, a slow laptop). `benchmarks/store_sets.py` writes them from the benchmark's runs; `index.json`
-records, for each set, the recipe it was distilled with and its test accuracy as the benchmark measured it.
+Every benchmark in `benchmarks/` writes its results into this package, `frepo_lite/results/` (RESULTS_DIR), and
+nowhere else, so a notebook finds them wherever the package is installed: a checkout, a wheel on Colab, Binder.
+
+* ``results/<table>.json`` (and ``.md``): a benchmark's numbers, read by :func:`benchmark_result`;
+* ``results/distilled/cpu_<dataset>_ipc<k>.npz``: the sets that ``benchmarks/select_preset.py report`` measured
+  on the test split, whose rows are in ``results/selection/selection.json``. A notebook or script that would
+  distill can load one of these instead and show results in a minute (:func:`load_stored`).
 """
 from __future__ import annotations
 
@@ -11,13 +15,28 @@ from pathlib import Path
 
 from .export import DistilledSet, load_distilled
 
-STORED_DIR = Path(__file__).resolve().parent / "stored_sets"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DISTILLED_DIR = RESULTS_DIR / "distilled"
+SELECTION_FILE = RESULTS_DIR / "selection" / "selection.json"
+REPORT_COMMAND = "benchmarks/select_preset.py report"
 
 
 def stored_index() -> dict:
-    """{name: entry} for every stored set; name is "<dataset>_ipc<k>", entry holds at least 'file',
-    'dataset', 'images_per_class', 'steps', 'test_accuracy' (mean, std, split, network, networks)."""
-    return json.loads((STORED_DIR / "index.json").read_text())
+    """{name: entry} for every stored set, name "<dataset>_ipc<k>": the last test-split row of the final
+    preset that `select_preset.py report` wrote for each dataset and size. An entry holds 'file' (in
+    DISTILLED_DIR), 'dataset', 'images_per_class', 'steps', 'test_accuracy' (mean, std, split, network,
+    networks), 'machine' and 'command'."""
+    rows = [r for r in json.loads(SELECTION_FILE.read_text())
+            if r["split"] == "test" and r["trial"].startswith("preset")]
+    index = {}
+    for row in rows:  # later rows of the same set replace earlier ones
+        name = f"{row['dataset']}_ipc{row['ipc']}"
+        index[name] = {"file": f"cpu_{name}.npz", "dataset": row["dataset"], "images_per_class": row["ipc"],
+                       "steps": row["steps"],
+                       "test_accuracy": {"mean": row["acc_mean"], "std": row["acc_std"], "split": row["split"],
+                                         "network": row["network"], "networks": len(row["accs"])},
+                       "machine": row["machine"], "command": REPORT_COMMAND}
+    return dict(sorted(index.items()))
 
 
 def load_stored(dataset: str, images_per_class: int) -> tuple[DistilledSet, dict]:
@@ -29,7 +48,7 @@ def load_stored(dataset: str, images_per_class: int) -> tuple[DistilledSet, dict
         raise KeyError(f"no stored set for {dataset} at {images_per_class} image(s) per class; stored sets: {have}. "
                        "Distill one instead (SOURCE = \"distill\" in the notebooks).")
     entry = index[name]
-    return load_distilled(STORED_DIR / entry["file"]), entry
+    return load_distilled(DISTILLED_DIR / entry["file"]), entry
 
 
 def describe(entry: dict) -> str:
@@ -40,11 +59,8 @@ def describe(entry: dict) -> str:
             f"split by {acc['networks']} x {acc['network']} ({entry['command']})")
 
 
-BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
-
-
 def benchmark_result(name: str) -> dict | None:
-    """The JSON a benchmark wrote to benchmarks/results/<name> in this checkout of frepo-lite (e.g.
-    "labels_mnist.json"), or None where there is none (a package installed without the repository)."""
-    path = BENCHMARK_RESULTS / name
+    """The JSON a benchmark wrote to frepo_lite/results/<name> (e.g. "labels_mnist.json"), or None where that
+    benchmark has not been run."""
+    path = RESULTS_DIR / name
     return json.loads(path.read_text()) if path.exists() else None

@@ -260,7 +260,7 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     assert [support for support, _ in checkpoints] == [None, 100, None] and selection == ["val", "val", "test"]
     (_, full), (_, bounded), (_, reported) = checkpoints
     assert reported == full != bounded
-    assert (tmp_path / "distilled" / "cpu_mnist_ipc50.npz").read_text() == "a set"  # for store_sets.py
+    assert (tmp_path / "distilled" / "cpu_mnist_ipc50.npz").read_text() == "a set"  # the set the package ships
     table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
     assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
     assert "trains each network 1000 steps at 10 images, 2000 steps at 100 images, 5000 steps at 500 images" in table
@@ -331,13 +331,3 @@ def test_table1_leaves_the_cpu_preset_table_to_the_selection_report(tmp_path, mo
     with pytest.raises(SystemExit):
         table1.main()
     assert "select_preset.py report" in capsys.readouterr().err and not list(tmp_path.iterdir())
-
-
-def test_the_package_ships_the_final_sets_the_notebooks_load_and_not_the_50_per_class_ones():
-    import store_sets
-
-    row = lambda dataset, ipc, trial="preset_w32", split="test": {  # noqa: E731
-        "dataset": dataset, "ipc": ipc, "trial": trial, "split": split}
-    rows = [row("mnist", 1), row("mnist", 10), row("mnist", 50), row("fashion_mnist", 10, split="val"),
-            row("fashion_mnist", 1, "bn0.9")]
-    assert set(store_sets.final_rows(rows)) == {("mnist", 1), ("mnist", 10)}

@@ -4,8 +4,10 @@ Images are NHWC float32 throughout. A dataset is loaded
 
 * from a directory of ``.npz`` files named by the environment variable ``FREPO_DATA_DIR`` (or the
   ``data_dir`` argument): ``<dir>/<name>.npz`` with ``x_train (N,H,W,C) uint8``, ``y_train (N,) int``,
-  ``x_test``, ``y_test``; else
-* from tensorflow-datasets (needs internet the first time).
+  ``x_test``, ``y_test``; this directory is only read, never written; else
+* from tensorflow-datasets (needs internet the first time), which downloads and prepares the dataset in
+  its own data directory: ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets``, or the ``tfds_data_dir``
+  argument.
 
 Preprocessing is a plain numpy object (:class:`Preprocessing`) so that an exported distilled set can be
 turned back into pixels by someone who has only numpy.
@@ -244,7 +246,9 @@ def _load_npz(path: Path) -> dict:
         return {k: f[k] for k in f.files}
 
 
-def _load_tfds(info: DatasetInfo, data_dir: str | None) -> dict:
+def _load_tfds(info: DatasetInfo, tfds_data_dir: str | None) -> dict:
+    """Both splits through tfds.load, which downloads and prepares the dataset into tfds_data_dir (None:
+    tfds's default directory) the first time."""
     if info.tfds_name is None:
         raise ValueError(f"Dataset {info.name!r} is not in tensorflow-datasets: put {info.name}.npz into "
                          f"the directory named by ${DATA_DIR_ENV}.")
@@ -258,7 +262,7 @@ def _load_tfds(info: DatasetInfo, data_dir: str | None) -> dict:
     tf.config.set_visible_devices([], "GPU")  # leave the accelerator to JAX
     out = {}
     for split, tfds_split in (("train", "train"), ("test", info.test_split)):
-        ds = tfds.load(info.tfds_name, split=tfds_split, as_supervised=True, data_dir=data_dir)
+        ds = tfds.load(info.tfds_name, split=tfds_split, as_supervised=True, data_dir=tfds_data_dir)
         r = info.resolution
         ds = ds.map(lambda x, y: (tf.cast(tf.image.resize(x, (r, r), antialias=True) if x.shape[0] != r
                                           else x, tf.uint8), y))
@@ -267,15 +271,24 @@ def _load_tfds(info: DatasetInfo, data_dir: str | None) -> dict:
     return out
 
 
-def load_raw(name: str, data_dir: str | os.PathLike | None = None) -> dict:
-    """Raw uint8 arrays {x_train, y_train, x_test, y_test} from the .npz directory or tfds."""
+def load_raw(name: str, data_dir: str | os.PathLike | None = None,
+             tfds_data_dir: str | os.PathLike | None = None) -> dict:
+    """Raw uint8 arrays {x_train, y_train, x_test, y_test}: <data_dir>/<name>.npz if that file exists, else
+    from tensorflow-datasets.
+
+    data_dir: the directory of offline .npz files (default $FREPO_DATA_DIR); it is only read: a dataset
+    that has no .npz there is not downloaded into it.
+    tfds_data_dir: where tensorflow-datasets keeps the datasets it downloads and prepares; None: its
+    default, $TFDS_DATA_DIR or else ~/tensorflow_datasets.
+    """
     info = dataset_info(name)
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
     npz = Path(data_dir) / f"{name}.npz" if data_dir else None
     if npz is not None and npz.exists():
         arrays, source = _load_npz(npz), str(npz)
     else:
-        arrays, source = _load_tfds(info, str(data_dir) if data_dir else None), f"tfds:{info.tfds_name}"
+        tfds_dir = str(tfds_data_dir) if tfds_data_dir else None
+        arrays, source = _load_tfds(info, tfds_dir), f"tfds:{info.tfds_name}"
     _check_raw(name, source, arrays)
     if arrays["x_train"].shape[1:] != (info.resolution, info.resolution, info.channels):
         raise ValueError(f"{source}: images are {arrays['x_train'].shape[1:]}, expected "
@@ -294,14 +307,18 @@ def stratified_split(y: np.ndarray, size: int, num_classes: int, seed: int = 0):
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, validation_size: int = 5000,
-                 cache_zca: bool = True) -> Dataset:
+                 cache_zca: bool = True, tfds_data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load and preprocess a dataset.
+
+    data_dir, tfds_data_dir: where the raw images come from, as in :func:`load_raw` (the .npz directory,
+    default $FREPO_DATA_DIR; tensorflow-datasets' own data directory, default $TFDS_DATA_DIR or
+    ~/tensorflow_datasets).
 
     validation_size examples (class-balanced, at most a tenth of the training set) are held out of the
     training set for any model selection; the preprocessing is fitted on the remaining training images.
     """
     info = dataset_info(name)
-    raw = load_raw(name, data_dir)
+    raw = load_raw(name, data_dir, tfds_data_dir)
     y_all = raw["y_train"].astype(np.int32)
     validation_size = min(validation_size, len(y_all) // 10)  # small (test) datasets keep 90 % for training
     train, val = stratified_split(y_all, validation_size, info.num_classes)

@@ -7,7 +7,10 @@ The evaluation trains its several networks at once, the networks split across th
 
 One device (a laptop, a Colab GPU) is the plain path: no mesh, nothing replicated. Several GPUs of one
 machine are used as they are; for several machines, call ``jax.distributed.initialize()`` on each first
-(``jax.devices()`` then lists the devices of all of them).
+(``jax.devices()`` then lists the devices of all of them; on CPUs the processes talk through gloo, JAX's
+default CPU collectives). tests/test_multiprocess.py checks this with two processes on one host: the same
+results as one process with as many devices. Every process writes the checkpoints and resume files it is
+given, so on a shared filesystem give each process its own path (e.g. with ``jax.process_index()``).
 """
 from __future__ import annotations
 

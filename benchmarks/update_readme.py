@@ -1,9 +1,10 @@
-"""Copy the measured tables of frepo_lite/results and the notebooks' measured runtimes
-(notebooks/runtimes.json, written by notebooks/run_notebooks.py) into README.md, between its
-<!-- TABLE1 -->, <!-- LABELS -->, <!-- SPEED --> and <!-- NOTEBOOKS --> markers, and, once
-benchmarks/transfer.py, continual.py, membership.py, cost.py, krr_support.py and devices.py have written results,
-between <!-- TRANSFER -->, <!-- CONTINUAL -->, <!-- MEMBERSHIP -->, <!-- COST -->, <!-- KRR_SUPPORT --> and
-<!-- DEVICES --> markers.
+"""Copy the measured tables of frepo_lite/results into RESULTS.md, and the notebooks' measured runtimes
+(notebooks/runtimes.json, written by notebooks/run_notebooks.py) and Table 1's rows into README.md.
+
+README.md: between its <!-- NOTEBOOKS --> and <!-- HEADLINE --> markers. RESULTS.md: between its <!-- TABLE1 -->,
+<!-- LABELS --> and <!-- SPEED --> markers, and, once benchmarks/transfer.py, continual.py, membership.py, cost.py,
+krr_support.py and devices.py have written results, between <!-- TRANSFER -->, <!-- CONTINUAL -->,
+<!-- MEMBERSHIP -->, <!-- COST -->, <!-- KRR_SUPPORT --> and <!-- DEVICES --> markers.
 
 Run from the repository root after a benchmark or a notebook run: python benchmarks/update_readme.py
 """
@@ -53,7 +54,7 @@ def measured(name: str) -> str:
 
 
 def body(path: pathlib.Path) -> str:
-    """A results file without its title line, its sections moved two levels down to sit under a README heading."""
+    """A results file without its title line, its sections moved two levels down to sit under a RESULTS.md heading."""
     return re.sub(r"^## ", "#### ", path.read_text().split("\n", 2)[2].strip(), flags=re.M)
 
 
@@ -94,17 +95,31 @@ def backend_block(prefix: str, title: str) -> str | None:
     return measured_block(prefix, title, (("cpu", "CPU"), ("gpu", "GPU")))
 
 
+def fill(path: pathlib.Path, blocks: dict) -> None:
+    """Replace each <!-- KEY --> ... <!-- /KEY --> block of the file at path by blocks[KEY]."""
+    text = path.read_text()
+    for key, body in blocks.items():
+        marker = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)
+        if not marker.search(text):
+            raise SystemExit(f"{path} has no <!-- {key} --> ... <!-- /{key} --> block")
+        text = marker.sub(lambda m: f"<!-- {key} -->\n{body}\n<!-- /{key} -->", text)
+    path.write_text(text)
+
+
 def main() -> None:
-    readme = pathlib.Path("README.md")
-    text = readme.read_text()
     runtimes = json.loads(pathlib.Path("notebooks/runtimes.json").read_text())
-    rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.1f} min |"
+    rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.1f} min, "
+                     f"{runtimes[k + '.ipynb']['peak_memory_mb']} MB |"
                      for k, v in NOTEBOOKS.items() if k + ".ipynb" in runtimes)  # a notebook not run yet: left out
     paper = measured("table1_paper.md").split("\n\nReproduce")[0]
+    table1 = measured("table1_cpu.md")
+    fill(pathlib.Path("README.md"), {
+        "NOTEBOOKS": "| notebook | what it teaches | runtime and peak memory (defaults, 2-core CPU) |\n|---|---|---|\n" + rows,
+        "HEADLINE": "\n".join(line for line in table1.splitlines() if line.startswith("|")),
+    })
     blocks = {
-        "NOTEBOOKS": "| notebook | what it teaches | runtime (defaults, 2-core CPU) |\n|---|---|---|\n" + rows,
         "TABLE1": "### Table 1: the `cpu` preset, distilled in at most 15 minutes on a 2-core CPU\n\n"
-                  + measured("table1_cpu.md")
+                  + table1
                   + "\n\n### The `paper` preset, distilled on a GPU (protocol version 1)\n\n"
                   "The paper's own configuration (`preset(\"paper\")`: width 128, real batch 1024, LAMB 3e-4), "
                   "30000 steps on one NVIDIA H100, evaluated by the protocol there. Measured with protocol "
@@ -142,12 +157,7 @@ def main() -> None:
                                              "support (App. C.5's suggestion; validation split)"),
                 "DEVICES": backend_block("devices", "Several devices")}
     blocks.update({k: v for k, v in optional.items() if v is not None})
-    for key, body in blocks.items():
-        marker = re.compile(rf"<!-- {key} -->.*?<!-- /{key} -->", re.S)
-        if not marker.search(text):
-            raise SystemExit(f"README.md has no <!-- {key} --> ... <!-- /{key} --> block")
-        text = marker.sub(lambda m: f"<!-- {key} -->\n{body}\n<!-- /{key} -->", text)
-    readme.write_text(text)
+    fill(pathlib.Path("RESULTS.md"), blocks)
 
 
 if __name__ == "__main__":

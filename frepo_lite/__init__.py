@@ -1,10 +1,14 @@
 """frepo_lite: FRePo dataset distillation (Zhou, Nezhadarya & Ba, NeurIPS 2022) in JAX, small and tested.
 
-Modules: ``data`` (datasets, preprocessing), ``models`` (Conv and transfer architectures), ``kernels``
-(conjugate kernel, KRR), ``distill`` (the FRePo loop), ``evaluate`` (fresh-network evaluation),
-``augment`` (evaluation augmentation), ``export`` (distilled-set files), ``viz`` (figures), ``labels``
-(learned-label statistics), ``transfer`` (cross-architecture evaluation), ``continual`` (replay buffers and
-class-incremental learning), ``privacy`` (membership-inference attacks).
+Modules (one job each; docs/package.md says more): ``data`` (datasets, preprocessing), ``models`` (Conv and the
+transfer architectures), ``conv`` (the models' convolution), ``kernels`` (conjugate kernel, KRR), ``distill``
+(the FRePo step and loop, presets, checkpoints), ``bptt`` (unrolled meta-gradients, for comparison),
+``evaluate`` (fresh-network evaluation), ``augment`` (evaluation augmentation), ``sharding`` (several devices),
+``export`` (distilled-set files), ``stored`` (the results and sets that ship with the package), ``viz``
+(figures and widgets), ``labels`` (learned-label statistics), ``transfer`` (cross-architecture evaluation),
+``continual`` (replay buffers, class-incremental learning), ``privacy`` (membership-inference attacks),
+``cost`` (time and memory of compiled steps), ``protocol`` (the protocol version and the paper's numbers),
+``exercises`` (the notebooks' self-checks), ``cli`` (the command line).
 """
 __version__ = "0.1.0"
 

@@ -103,7 +103,7 @@ def _check_fields(cfg, positive=(), non_negative=(), positive_float=()) -> None:
 
 
 PRESETS: dict[str, DistillConfig] = {
-    # The reference protocol of the paper (DESIGN.md section 1); the paper ran up to 2M steps on a GPU.
+    # The reference protocol of the paper (docs/protocol.md); the paper ran up to 2M steps on a GPU.
     "paper": DistillConfig(steps=20000),
     # Best accuracy within 15 minutes of distillation on a 2-core CPU. The steps make a run fit that time;
     # width and real batch (against others at the same time), LAMB's learning rate, the online batch of 50

@@ -1,6 +1,6 @@
 """Evaluate a (distilled or random real) support set by training fresh networks on it from scratch.
 
-The protocol of the paper's Table 1 (DESIGN.md): a Conv-NN (Conv without normalisation) trained with
+The protocol of the paper's Table 1 (docs/protocol.md): a Conv-NN (Conv without normalisation) trained with
 Adam (lr 3e-4, linear warm-up over 500 steps, then cosine to 0.01x), batch min(N, 500) shuffled, MSE
 against the stored labels, one random augmentation op per image; test accuracy of the last step,
 mean +- std over fresh models. "KRR accuracy" uses the trained network's features with the support

@@ -1,8 +1,7 @@
 """A 2-D convolution whose kernel gradient is one matrix product, which XLA:CPU computes several times faster.
 
 XLA:CPU computes the gradient of a convolution with respect to its kernel several times slower than the
-convolution itself (measured here: 0.28 s against 0.07 s for a 3x3, 32->32 channel layer on 100 32x32
-images). The kernel gradient is a plain contraction, though:
+convolution itself. The kernel gradient is a plain contraction, though:
 
     dL/dW[i, j, c, o] = sum over (n, h, w) of xpad[n, h+i, w+j, c] * g[n, h, w, o]
 
@@ -10,9 +9,9 @@ that is, (the kh*kw shifted copies of the padded input, side by side on channels
 one (kh*kw*C, N*H*W) x (N*H*W, O) matrix product, which XLA:CPU runs at full speed. `conv2d` keeps XLA's
 own convolution for the value and for the input gradient, and writes only the kernel's tangent as that
 product, so forward mode, reverse mode and higher orders all work and give the same numbers as
-`jax.lax.conv_general_dilated` up to float32 summation order. Measured here (2 cores): one evaluation
-training step (Conv width 32, 100 images) 416 -> 249 ms; one FRePo step at 10 images/class (width 32, real
-batch 256) 682 -> 520 ms; nothing changes at 1 image/class, where the real batch's forward pass dominates.
+`jax.lax.conv_general_dilated` up to float32 summation order. What it gains on a CPU is measured by
+`benchmarks/step_speed.py` (frepo_lite/results/step_speed.md); at 1 image/class, where the real batch's
+forward pass dominates, it gains nothing.
 
 `conv_general_dilated` is a drop-in for `flax.linen.Conv(conv_general_dilated=...)`: it takes this route
 for stride-1, undilated, ungrouped NHWC convolutions on the CPU backend and hands everything else (GPU,

@@ -29,9 +29,8 @@ from .protocol import PROTOCOL_VERSION
 
 SPLITS = ("test", "val")
 # Whether training the evaluation's networks all at once (vmap) beats one after another, by JAX backend, as
-# measured on one device by benchmarks/devices.py (results/devices_<backend>.md). On the 2-core CPU, 4 networks
-# of width 32 on 100 images: 202 ms per step one after another, 669 ms at once. A backend not listed (a GPU
-# until measured there) trains them one after another.
+# measured on one device by benchmarks/devices.py (frepo_lite/results/devices_<backend>.md). A backend not
+# listed (a GPU until measured there) trains them one after another.
 PARALLEL_EVAL: dict[str, bool] = {"cpu": False}
 
 
@@ -107,8 +106,7 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
     """(train, train_many): `steps` Adam steps from a fresh initialisation.
 
     train(key, images, labels) -> variables: one network. Each step is one compiled call in a Python loop:
-    on XLA:CPU that runs ~6x faster than the same loop as a lax.scan (measured: 25 vs 148 ms per step for
-    width 32 on 10 images).
+    on XLA:CPU that runs several times faster than the same loop as a lax.scan.
     train_many(keys (k,), images, labels, mesh=None, progress=False) -> variables with a leading axis k: k
     networks at once
     (vmap over networks), split across the mesh's devices when k is a multiple of their number. Network j

@@ -95,6 +95,12 @@ def backend_block(prefix: str, title: str) -> str | None:
     return measured_block(prefix, title, (("cpu", "CPU"), ("gpu", "GPU")))
 
 
+def cost(entry: dict) -> str:
+    """A notebook's runtime and peak memory from its runtimes.json entry, e.g. '7.3 min, 2592 MB'."""
+    peak = f"{entry['peak_memory_mb']} MB" if "peak_memory_mb" in entry else "peak not recorded"
+    return f"{entry['minutes']:.1f} min, {peak}"
+
+
 def fill(path: pathlib.Path, blocks: dict) -> None:
     """Replace each <!-- KEY --> ... <!-- /KEY --> block of the file at path by blocks[KEY]."""
     text = path.read_text()
@@ -108,8 +114,7 @@ def fill(path: pathlib.Path, blocks: dict) -> None:
 
 def main() -> None:
     runtimes = json.loads(pathlib.Path("notebooks/runtimes.json").read_text())
-    rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {runtimes[k + '.ipynb']['minutes']:.1f} min, "
-                     f"{runtimes[k + '.ipynb']['peak_memory_mb']} MB |"
+    rows = "\n".join(f"| [`{k}`](notebooks/{k}.ipynb) | {v} | {cost(runtimes[k + '.ipynb'])} |"
                      for k, v in NOTEBOOKS.items() if k + ".ipynb" in runtimes)  # a notebook not run yet: left out
     paper = measured("table1_paper.md").split("\n\nReproduce")[0]
     table1 = measured("table1_cpu.md")

@@ -99,3 +99,100 @@ def test_injected_parameters_select_dataset_and_size(tmp_path, monkeypatch):
     assert "dataset fashion_mnist: main run 2 image(s)/class" in text
     exported = list((tmp_path / "outputs").glob("frepo_fashion_mnist_ipc2*.npz"))
     assert len(exported) == 1
+
+
+def run_notebooks_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_notebooks", NOTEBOOKS[0].parent / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_badges_colab_cell_and_runtime_are_generated_from_one_url_and_runtimes_json(path):
+    import copy
+
+    import nbformat
+
+    runner = run_notebooks_module()
+    nb = nbformat.read(path, as_version=4)
+    url = runner.repository_url()
+    expected = runner.front_matter(copy.deepcopy(nb), path.name, url, runner.load_runtimes()[path.name])
+    assert nb.cells[0].source == expected.cells[0].source, "run `python notebooks/run_notebooks.py --front-matter`"
+    assert nb.cells[1].source == expected.cells[1].source
+    moved = runner.front_matter(copy.deepcopy(nb), path.name, "https://github.com/someone/elsewhere", None)
+    text = moved.cells[0].source + moved.cells[1].source
+    assert url.removeprefix("https://github.com/") not in text and text.count("someone/elsewhere") == 3
+
+
+def test_the_repository_url_is_named_once():
+    runner = run_notebooks_module()
+    url = runner.repository_url()
+    root = NOTEBOOKS[0].parents[1]
+    for path in [root / "README.md", root / "binder" / "postBuild", *root.glob("frepo_lite/*.py")]:
+        assert url not in path.read_text(), f"{path} names the repository: make it from pyproject.toml"
+
+
+def test_the_colab_cell_installs_the_package_and_says_so_when_it_cannot(monkeypatch):
+    import subprocess
+    import sys
+    import types
+
+    runner = run_notebooks_module()
+    cell = runner.colab_cell("https://github.com/owner/name")
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda args, **k: calls.append(args) or types.SimpleNamespace(returncode=1))
+    exec(cell, {})  # not on Colab: nothing happens
+    assert not calls
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(RuntimeError, match="could not install frepo-lite @ git\\+https://github.com/owner/name"):
+        exec(cell, {})
+    assert calls and calls[0][-1] == "frepo-lite @ git+https://github.com/owner/name"
+
+
+def test_the_notebooks_import_only_the_packages_declared_dependencies():
+    """The Colab cell installs frepo-lite without extras, so a notebook may import the standard library,
+    frepo_lite and the package's direct dependencies only."""
+    import ast
+    import importlib.metadata
+    import re
+    import sys
+    import tomllib
+
+    meta = tomllib.loads((NOTEBOOKS[0].parents[1] / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=;\[ ]", d)[0].lower().replace("_", "-") for d in meta["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    undeclared = set()
+    for path in NOTEBOOKS:
+        for cell in code_cells(load(path)):
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                for name in (n.split(".")[0] for n in names):
+                    if name in sys.stdlib_module_names or name == "frepo_lite":
+                        continue
+                    dists = {d.lower().replace("_", "-") for d in providers.get(name, [name])}
+                    if not dists & declared:
+                        undeclared.add(f"{path.stem}: {name}")
+    assert not undeclared, sorted(undeclared)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebooks_committed_run_is_recorded(path):
+    """runtimes.json holds each notebook's runtime and machine, and the peak memory and date of every run
+    made since run_notebooks.py records them (runs made before have none)."""
+    entry = run_notebooks_module().load_runtimes()[path.name]
+    assert entry["minutes"] > 0 and "core" in entry["machine"], entry
+    assert ("peak_memory_mb" in entry) <= ("date" in entry), entry
+    assert entry.get("peak_memory_mb", 1) > 0, entry
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_has_its_text_twin_in_sync(path):
+    """Each notebook is paired with NN_name.md (jupytext, MyST markdown, no outputs), so that a review reads a
+    text diff; `jupytext --sync notebooks/*.ipynb` (or run_notebooks.py) brings a pair back in sync."""
+    twin = path.with_suffix(".md")
+    assert twin.exists(), f"{twin.name} is missing: run `jupytext --sync {path.name}` in notebooks/"
+    assert twin.read_text() == run_notebooks_module().text_twin(path), f"{twin.name} is out of sync with {path.name}"

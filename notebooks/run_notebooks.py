@@ -124,12 +124,12 @@ if "google.colab" in sys.modules:
 def runtime_sentence(entry: dict) -> str:
     """What the first cell says of a notebook's cost, from its runtimes.json entry (a run recorded before peak
     memory and dates were recorded says so)."""
-    peak = (f"with a peak memory of {entry['peak_memory_mb']} MB" if "peak_memory_mb" in entry
-            else "its peak memory not yet recorded")
-    when = f"on {entry['date']}" if "date" in entry else "on an unrecorded date"
-    return (f"<!-- runtime -->Runtime with the defaults: {entry['minutes']} min, {peak}, on a {entry['machine']} "
-            f"machine {when} (`notebooks/runtimes.json`; these machines differ in speed by up to 3 times from day "
-            "to day).<!-- /runtime -->")
+    peak = (f"peak memory {entry['peak_memory_mb']} MB" if "peak_memory_mb" in entry
+            else "peak memory not yet recorded")
+    when = entry.get("date", "date not recorded")
+    return (f"<!-- runtime -->Runtime with the defaults: {entry['minutes']} min, {peak} ({entry['machine']}, {when}; "
+            "`notebooks/runtimes.json`; these machines differ in speed by up to 3 times from day to day)."
+            "<!-- /runtime -->")
 
 
 def front_matter(nb: nbformat.NotebookNode, name: str, url: str, runtime: dict | None) -> nbformat.NotebookNode:
@@ -161,9 +161,6 @@ def run(path: Path, parameters: dict, out: Path | None) -> tuple[float, int]:
         seconds = time.perf_counter() - t0
     if process.returncode != 0:
         raise SystemExit(f"{path.name} failed (exit code {process.returncode}); its output is in {target}")
-    if out is None:
-        nb = strip_metadata(nbformat.read(target, as_version=4))
-        nbformat.write(nb, target)
     return seconds, round(usage.ru_maxrss / 1024)
 
 
@@ -198,10 +195,11 @@ def main(argv=None):
         print(f"  {seconds / 60:.1f} min, peak memory {peak_mb} MB", flush=True)
         if args.out is None:
             times[path.name] = {"minutes": round(seconds / 60, 1), "peak_memory_mb": peak_mb,
-                                "machine": f"{platform.machine()}, {os.cpu_count()}-core",
+                                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                 "date": datetime.date.today().isoformat()}
             RUNTIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
-            write_notebook(front_matter(nbformat.read(path, as_version=4), path.name, url, times[path.name]), path)
+            nb = strip_metadata(nbformat.read(path, as_version=4))
+            write_notebook(front_matter(nb, path.name, url, times[path.name]), path)
 
 
 if __name__ == "__main__":

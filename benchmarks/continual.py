@@ -24,7 +24,7 @@ import numpy as np
 
 from frepo_lite import continual
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import preset
+from frepo_lite.configs import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_CONTINUAL_CIFAR100, PROTOCOL_VERSION
 from frepo_lite.stored import RESULTS_DIR

@@ -25,7 +25,7 @@ import jax
 
 from frepo_lite import cost
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import DistillConfig
+from frepo_lite.configs import DistillConfig
 from frepo_lite.protocol import PAPER_COST
 from frepo_lite.stored import RESULTS_DIR
 from table1 import machine

@@ -47,9 +47,9 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     """Run in a subprocess with its device count fixed: every measurement on all its devices."""
     import jax
 
-    from frepo_lite import distill as D
     from frepo_lite import evaluate as E
     from frepo_lite import sharding
+    from frepo_lite.configs import preset
     from frepo_lite.data import load_dataset
     from screen import ms_per_step
 
@@ -58,7 +58,7 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     out = {"devices": len(jax.devices()), "backend": jax.default_backend(),
            "device_kind": jax.devices()[0].device_kind, "jax": jax.__version__, "frepo": {}, "eval": {}}
     for name in configs:
-        cfg = D.preset(CONFIGS[name], "mnist", images_per_class=10)
+        cfg = preset(CONFIGS[name], "mnist", images_per_class=10)
         out["frepo"][name] = {"ms_per_step": ms_per_step(data, cfg, warmup, steps), "width": cfg.width,
                               "real_batch": cfg.real_batch, "warmup": warmup, "steps": steps}
     images, labels = E.random_subset(data, 10)

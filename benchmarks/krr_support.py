@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from frepo_lite.distill import preset
+from frepo_lite.configs import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.stored import RESULTS_DIR

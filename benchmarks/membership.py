@@ -25,7 +25,8 @@ import numpy as np
 
 from frepo_lite import privacy
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import distill, preset
+from frepo_lite.configs import preset
+from frepo_lite.distill import distill
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.kernels import centered_one_hot
 from frepo_lite.protocol import PAPER_MEMBERSHIP, PROTOCOL_VERSION

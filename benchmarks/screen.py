@@ -30,7 +30,8 @@ import numpy as np
 
 from frepo_lite import sharding
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import CPU_STEPS, distill, init_state, krr_settings, make_step, preset
+from frepo_lite.configs import CPU_STEPS, preset
+from frepo_lite.distill import distill, init_state, krr_settings, make_step
 from frepo_lite.evaluate import EvalConfig, evaluate_support
 from table1 import PAPER, RESULTS, machine
 

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import PRESETS, distill, krr_settings, preset
+from frepo_lite.configs import preset
+from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION

@@ -113,7 +113,7 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
 
     from frepo_lite import models
     from frepo_lite.data import load_dataset
-    from frepo_lite.distill import preset
+    from frepo_lite.configs import preset
 
     if variant == "straightforward":
         models.Conv2D = nn.Conv  # this subprocess only: flax's own convolution, as the authors' code has

@@ -25,7 +25,8 @@ from pathlib import Path
 import jax
 
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import distill, krr_settings, preset
+from frepo_lite.configs import preset
+from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1 as PAPER, PROTOCOL_VERSION

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from frepo_lite.data import load_dataset
-from frepo_lite.distill import distill, preset
+from frepo_lite.configs import preset
+from frepo_lite.distill import distill
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix

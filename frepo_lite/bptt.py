@@ -20,7 +20,8 @@ import optax
 from tqdm.auto import trange
 
 from .data import Dataset
-from .distill import DistillConfig, DistillResult, init_distilled, make_meta_optimizer
+from .configs import DistillConfig
+from .distill import DistillResult, init_distilled, make_meta_optimizer
 from .kernels import centered_one_hot, mse_loss
 from .models import apply_model, init_model, make_model
 

@@ -34,7 +34,7 @@ def _positive_float(text: str) -> float:
 def _eval_config(args, distill_width: int | None = None):
     """The evaluation networks: the paper's protocol with --protocol (Conv-NN width 128, 5 networks, steps
     by support size); otherwise --eval-width (default: the distillation's width, cheaper on a CPU)."""
-    from .evaluate import EvalConfig
+    from .configs import EvalConfig
     if getattr(args, "protocol", False):
         return EvalConfig(seed=args.seed or 0)
     width = args.eval_width or distill_width or 128
@@ -58,11 +58,29 @@ def _fmt(r: dict) -> str:
             f"[{r['split']} split, {len(r['accs'])} x {r['network']}, {r['steps']} steps]")
 
 
-def cmd_distill(args) -> dict:
-    from .data import load_dataset
-    from .distill import distill, krr_settings, preset
+def _distill_save_evaluate(data, cfg, out: Path, checkpoint, eval_cfg, command: str, overwrite: bool,
+                           progress: bool = True):
+    """Distil (resuming from checkpoint), save the set to out with its recipe, then evaluate it when eval_cfg
+    is given. Returns (DistillResult, the evaluation's dict or None)."""
+    from .distill import distill, krr_settings
     from .evaluate import evaluate_support
     from .export import build_metadata, save_distilled
+
+    result = distill(data, cfg, checkpoint=checkpoint, progress=progress)
+    meta = build_metadata(data.info, dataclasses.asdict(cfg),
+                          dataclasses.asdict(eval_cfg) if eval_cfg is not None else None,
+                          steps_done=result.steps_done, seconds=round(result.seconds, 1), command=command)
+    save_distilled(out, result.images, result.labels, data.preprocessing, meta, overwrite=overwrite)
+    if eval_cfg is None:
+        return result, None
+    evaluation = evaluate_support(result.images, result.labels, data, eval_cfg, progress=progress,
+                                  **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+    return result, evaluation
+
+
+def cmd_distill(args) -> dict:
+    from .configs import preset
+    from .data import load_dataset
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
@@ -73,20 +91,15 @@ def cmd_distill(args) -> dict:
                  if v is not None}
     cfg = preset(args.preset, args.dataset, **overrides)
     data = load_dataset(args.dataset, args.data_dir)
-    ckpt = args.checkpoint or str(out) + ".ckpt"
-    result = distill(data, cfg, checkpoint=ckpt, progress=not args.quiet)
     evaluate = args.eval_models > 0 or args.protocol
-    eval_cfg = _eval_config(args, cfg.width) if evaluate else None
-    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg) if evaluate else None,
-                          steps_done=result.steps_done, seconds=round(result.seconds, 1),
-                          command="python -m frepo_lite " + " ".join(sys.argv[1:]))
-    save_distilled(out, result.images, result.labels, data.preprocessing, meta, overwrite=args.overwrite)
+    result, r = _distill_save_evaluate(
+        data, cfg, out, args.checkpoint or str(out) + ".ckpt", _eval_config(args, cfg.width) if evaluate else None,
+        command="python -m frepo_lite " + " ".join(sys.argv[1:]), overwrite=args.overwrite,
+        progress=not args.quiet)
     print(f"distilled {len(result.images)} images in {result.seconds:.0f} s -> {out}")
     summary = {"dataset": args.dataset, "ipc": cfg.images_per_class, "distill_seconds": result.seconds,
                "out": str(out)}
-    if evaluate:
-        r = evaluate_support(result.images, result.labels, data, eval_cfg, progress=not args.quiet,
-                             **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+    if r is not None:
         print(f"accuracy: {_fmt(r)}")
         summary["eval"] = r
     return summary
@@ -132,30 +145,25 @@ def cmd_show(args) -> None:
 
 
 def cmd_quickstart(args) -> None:
+    from .configs import EvalConfig, preset
     from .data import load_dataset
-    from .distill import distill, krr_settings, preset
-    from .evaluate import EvalConfig, evaluate_random_subset, evaluate_support, network_name
-    from .export import build_metadata, save_distilled
+    from .evaluate import evaluate_random_subset, network_name
     from .viz import save_grid_png
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = load_dataset("mnist", args.data_dir)
     cfg = preset("cpu", "mnist", images_per_class=1, steps=args.steps)
-    stamp = f"{cfg.steps}steps_seed{cfg.seed}"
-    print(f"Distilling MNIST to 10 images ({cfg.steps} FRePo steps, width {cfg.width}) ...")
-    result = distill(data, cfg, checkpoint=out_dir / f"mnist_ipc1_{stamp}.ckpt")
     eval_cfg = EvalConfig(width=cfg.width, num_models=args.eval_models, steps=args.eval_steps)
-    print(f"Training {eval_cfg.num_models} fresh {network_name(eval_cfg)} networks on the distilled set and on "
-          "a random subset (the paper's protocol uses width 128: python -m frepo_lite evaluate SET --protocol) ...")
-    ours = evaluate_support(result.images, result.labels, data, eval_cfg,
-                            **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+    path = out_dir / f"mnist_ipc1_{cfg.steps}steps_seed{cfg.seed}.npz"
+    print(f"Distilling MNIST to 10 images ({cfg.steps} FRePo steps, width {cfg.width}), then training "
+          f"{eval_cfg.num_models} fresh {network_name(eval_cfg)} networks on it and on a random subset (the "
+          "paper's protocol uses width 128: python -m frepo_lite evaluate SET --protocol) ...")
+    # the set's name says its settings: a second run resumes from the checkpoint and writes the same set
+    result, ours = _distill_save_evaluate(data, cfg, path, path.with_suffix(".ckpt"), eval_cfg,
+                                          command="quickstart", overwrite=True)
     base = evaluate_random_subset(data, 1, eval_cfg)
-    path = out_dir / f"mnist_ipc1_{stamp}.npz"
-    meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
-                          steps_done=result.steps_done, seconds=round(result.seconds, 1), command="quickstart")
-    save_distilled(path, result.images, result.labels, data.preprocessing, meta, overwrite=True)
-    save_grid_png(out_dir / f"mnist_ipc1_{stamp}.png", data.preprocessing.inverse(result.images), ncols=10)
+    save_grid_png(path.with_suffix(".png"), data.preprocessing.inverse(result.images), ncols=10)
     print(f"\n10 distilled images : {_fmt(ours)}")
     print(f"10 random real images: {_fmt(base)}")
     print(f"distillation took {result.seconds:.0f} s; set -> {path}; picture -> {path.with_suffix('.png')}")
@@ -171,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dataset", required=True)
     d.add_argument("--ipc", type=_count(1), default=None, help="images per class")
     d.add_argument("--preset", default="cpu",
-                   help="cpu (2-core CPU; some settings by dataset and images/class: frepo_lite.distill.CPU_TUNED) "
+                   help="cpu (2-core CPU; some settings by dataset and images/class: frepo_lite.configs.CPU_ROWS) "
                         "or paper (reference protocol)")
     d.add_argument("--steps", type=_count(1), default=None,
                    help="FRePo steps (default: the preset's; cpu: 3000 at 1 img/cls, 2000 at 10)")

@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 
 from . import kernels
 from .data import Dataset, class_balanced_indices, herding_indices
-from .distill import DistillConfig, distill
-from .evaluate import EvalConfig, evaluate_support
+from .configs import DistillConfig, EvalConfig, label_scale
+from .distill import distill
+from .evaluate import evaluate_support
 
 BUFFERS = ("random", "herding", "frepo", "frepo_all")
 
@@ -44,17 +45,6 @@ def class_steps(order, num_steps: int) -> list[np.ndarray]:
         raise ValueError(f"{len(order)} classes cannot be split into {num_steps} equal steps: choose a number of "
                          f"steps that divides {len(order)}")
     return list(order.reshape(num_steps, -1))
-
-
-def label_scale(num_classes: int) -> float:
-    """The labels' scale for C classes, 1/sqrt(C/10), as in distillation and evaluation."""
-    return 1.0 / np.sqrt(num_classes / 10.0)
-
-
-def distilled_label_scale(cfg: DistillConfig, num_classes: int) -> float:
-    """The scale s a FRePo buffer's labels start from: cfg.label_scale, or 1/sqrt(C/10) when it is None. A
-    label entry of a class the image does not belong to starts at the off value -s/C."""
-    return cfg.label_scale if cfg.label_scale is not None else label_scale(num_classes)
 
 
 def _rows_of_classes(y_rows: np.ndarray, classes) -> np.ndarray:
@@ -124,7 +114,7 @@ def distilled_buffer(dataset: Dataset, classes, cfg: DistillConfig, checkpoint: 
     the k classes of the step, then expanded to all C (expand_labels). checkpoint: resumable run file.
     """
     c = dataset.num_classes
-    scale = distilled_label_scale(cfg, c)
+    scale = cfg.initial_label_scale(c)
     result = distill(classes_only(dataset, classes), cfg.replace(label_scale=scale), checkpoint=checkpoint,
                      progress=progress)
     return result.images, expand_labels(result.labels, classes, c, scale)

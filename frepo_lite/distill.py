@@ -17,14 +17,12 @@ resume: the randomness of step t is ``fold_in(seed_key, t)``, so a resumed run e
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import flax
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,108 +30,9 @@ import optax
 
 from . import kernels, sharding
 from .data import Dataset, class_balanced_indices, herding_indices
-from .models import BN_MOMENTUM, apply_model, init_model, make_model, mse_train_step
-from .protocol import PROTOCOL_VERSION
-
-CHECKPOINT_VERSION = 2
-
-
-@dataclasses.dataclass(frozen=True)
-class DistillConfig:
-    """Every knob of a FRePo run. Learning rates are per step; lr decays by a cosine to lr*lr_final_ratio."""
-
-    images_per_class: int = 1
-    steps: int = 2000
-    arch: str = "conv"
-    width: int = 128
-    norm: str = "batch"  # pool models train with BatchNorm (paper Table 12)
-    bn_momentum: float = BN_MOMENTUM  # running statistics' momentum, flax's sense (0.9 beat 0.1 on validation)
-    real_batch: int = 1024
-    lr: float = 3e-4  # LAMB, images and labels
-    lr_final_ratio: float = 0.1
-    learn_labels: bool = True
-    label_scale: float | None = None  # None: 1/sqrt(C/10)
-    pool_size: int = 10  # m
-    max_online_steps: int = 100  # K
-    online_lr: float = 3e-4  # Adam, constant
-    online_batch: int = 1000
-    order: str = "v2"  # "v1": online update before the meta-gradient; "v2": after
-    init: str = "real"  # "real" (random) | "herding" (real, chosen by herding) | "noise" | "real_noise"
-    init_noise_std: float = 0.5
-    flip: bool | None = None  # None: on for RGB data with at most 100 distilled images
-    lambda0: float = kernels.LAMBDA0
-    kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
-    krr_support: int | None = None  # None: every distilled image is KRR support; k: a random k of them per step
-    seed: int = 0
-
-    def __post_init__(self):
-        _check_fields(self, positive=("images_per_class", "width", "real_batch", "pool_size",
-                                      "max_online_steps", "online_batch", "krr_support"),
-                      non_negative=("steps", "seed", "init_noise_std", "lambda0"),
-                      positive_float=("lr", "online_lr"))
-        if not 0.0 <= self.lr_final_ratio <= 1.0:
-            raise ValueError(f"lr_final_ratio must be in [0, 1], got {self.lr_final_ratio}")
-        if not 0.0 <= self.bn_momentum < 1.0:
-            raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum}")
-        if self.label_scale is not None and not self.label_scale > 0:
-            raise ValueError(f"label_scale must be > 0 (or None for 1/sqrt(C/10)), got {self.label_scale}")
-        if self.order not in ("v1", "v2"):
-            raise ValueError(f"order must be 'v1' or 'v2', got {self.order!r}")
-        if self.kernel_dtype not in ("float32", "float64"):
-            raise ValueError(f"kernel_dtype must be 'float32' or 'float64', got {self.kernel_dtype!r}")
-
-    def replace(self, **kw) -> "DistillConfig":
-        return dataclasses.replace(self, **kw)
-
-
-def _check_fields(cfg, positive=(), non_negative=(), positive_float=()) -> None:
-    """Range checks for a config dataclass: a ValueError naming the field, its value and the range."""
-    for name in positive:
-        v = getattr(cfg, name)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
-            raise ValueError(f"{type(cfg).__name__}.{name} must be an integer >= 1, got {v!r}")
-    for name in non_negative:
-        v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
-            raise ValueError(f"{type(cfg).__name__}.{name} must be a number >= 0, got {v!r}")
-    for name in positive_float:
-        v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
-            raise ValueError(f"{type(cfg).__name__}.{name} must be a number > 0, got {v!r}")
-
-
-PRESETS: dict[str, DistillConfig] = {
-    # The reference protocol of the paper (docs/protocol.md); the paper ran up to 2M steps on a GPU.
-    "paper": DistillConfig(steps=20000),
-    # Best accuracy within 15 minutes of distillation on a 2-core CPU. The steps make a run fit that time;
-    # width and real batch (against others at the same time), LAMB's learning rate, the online batch of 50
-    # distilled images and the BatchNorm momentum were chosen on the validation split (benchmarks/README.md,
-    # results/selection/).
-    "cpu": DistillConfig(steps=3000, width=32, real_batch=256, lr=3e-3, online_batch=50),
-}
-# The `cpu` preset's steps by images per class: what fits 15 minutes of distillation on a 2-core CPU.
-CPU_STEPS = {1: 3000, 10: 2000}
-# The `cpu` preset's settings by (dataset, images per class) where they beat the paper's on the validation
-# split: for Fashion-MNIST at 10 images/class a stronger KRR regulariser (lambda0 1e-2 against 1e-6) and
-# smaller initial labels (scale 0.5 against 1) (benchmarks/README.md). Elsewhere the paper's values stay.
-CPU_TUNED = {("fashion_mnist", 10): {"lambda0": 1e-2, "label_scale": 0.5}}
-
-
-def preset(name: str, dataset: str | None = None, **overrides) -> DistillConfig:
-    """A named configuration with overrides, e.g. ``preset('cpu', 'fashion_mnist', images_per_class=10)``.
-
-    ``cpu`` takes its steps from CPU_STEPS for the images per class, and for the dataset (when named) and
-    the images per class the settings in CPU_TUNED; an explicit override wins over both.
-    """
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    cfg = PRESETS[name].replace(**overrides)
-    if name == "cpu":
-        by_ipc = {"steps": CPU_STEPS.get(cfg.images_per_class, cfg.steps),
-                  **CPU_TUNED.get((dataset, cfg.images_per_class), {})}
-        cfg = cfg.replace(**{k: v for k, v in by_ipc.items() if k not in overrides})
-    return cfg
-
+from .checkpoint import load_checkpoint, save_checkpoint
+from .configs import DistillConfig
+from .models import apply_model, init_model, make_model, mse_train_step
 
 @flax.struct.dataclass
 class PoolState:
@@ -171,10 +70,6 @@ def krr_settings(cfg: DistillConfig | dict, rgb: bool, num_classes: int) -> dict
         known = {f.name for f in dataclasses.fields(DistillConfig)}
         cfg = DistillConfig(**{k: v for k, v in cfg.items() if k in known})
     return {"krr_lambda0": float(cfg.lambda0), "krr_flip": bool(_use_flip(cfg, rgb, num_classes))}
-
-
-def _label_scale(cfg: DistillConfig, num_classes: int) -> float:
-    return cfg.label_scale if cfg.label_scale is not None else 1.0 / np.sqrt(num_classes / 10.0)
 
 
 def meta_lr_schedule(cfg: DistillConfig) -> optax.Schedule:
@@ -251,7 +146,7 @@ def init_distilled(dataset: Dataset, cfg: DistillConfig) -> tuple[np.ndarray, np
         images = images + cfg.init_noise_std * noise
     elif cfg.init not in ("real", "herding"):
         raise ValueError(f"init must be 'real', 'herding', 'noise' or 'real_noise', got {cfg.init!r}")
-    labels = np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, _label_scale(cfg, c)))
+    labels = np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, cfg.initial_label_scale(c)))
     return images, labels
 
 
@@ -384,70 +279,6 @@ def _empty_history() -> dict:
     return {"step": [], "loss": [], "krr_loss": [], "krr_batch_acc": [], "image_norm": [], "label_norm": [],
             "image_grad_norm": [], "label_grad_norm": [], "eval": [], "snapshots": [], "seconds": 0.0,
             "krr_fallbacks": 0}
-
-
-def save_checkpoint(path: str | os.PathLike, state: DistillState, cfg: DistillConfig, dataset_name: str,
-                    history: dict) -> None:
-    """Write the whole run state atomically (a crash mid-write never destroys the previous checkpoint)."""
-    path = Path(path)
-    payload = {
-        "version": CHECKPOINT_VERSION,
-        "protocol_version": PROTOCOL_VERSION,
-        "config": json.dumps(dataclasses.asdict(cfg)),
-        "dataset": dataset_name,
-        "history": json.dumps(_history_to_json(history)),
-        "state": flax.serialization.to_state_dict(jax.device_get(state)),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_bytes(flax.serialization.msgpack_serialize(payload))
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | os.PathLike, template: DistillState, cfg: DistillConfig, dataset_name: str):
-    """(state, history) from a checkpoint written by the same configuration; a mismatch is an error."""
-    path = Path(path)
-    try:
-        payload = flax.serialization.msgpack_restore(path.read_bytes())
-        version = payload["version"]
-    except Exception as e:
-        raise ValueError(f"{path} is not a frepo_lite checkpoint ({e}); move it away or choose another "
-                         "checkpoint path") from e
-    if version != CHECKPOINT_VERSION or payload.get("protocol_version") != PROTOCOL_VERSION:
-        raise ValueError(f"{path} was written by another version of frepo_lite (checkpoint version {version}, "
-                         f"protocol version {payload.get('protocol_version', 1)}; this one writes "
-                         f"{CHECKPOINT_VERSION} and {PROTOCOL_VERSION}): its run would not continue the same "
-                         "algorithm. Start a new run with another checkpoint path; the file is left untouched.")
-    # a setting added after the checkpoint was written takes its default, which keeps the earlier behaviour
-    saved = {**_config_defaults(), **json.loads(payload["config"])}
-    if saved != dataclasses.asdict(cfg) or payload["dataset"] != dataset_name:
-        diff = {k: (saved.get(k), v) for k, v in dataclasses.asdict(cfg).items() if saved.get(k) != v}
-        raise ValueError(f"{path} belongs to another run (dataset {payload['dataset']!r}; differing settings "
-                         f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
-                         "path; the existing file is left untouched.")
-    state = flax.serialization.from_state_dict(template, payload["state"])
-    return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
-
-
-def _config_defaults() -> dict:
-    return {f.name: f.default for f in dataclasses.fields(DistillConfig)}
-
-
-def _history_to_json(history: dict) -> dict:
-    out = dict(history)
-    out["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"]).tolist(),
-                         "labels": np.asarray(s["labels"]).tolist()} for s in history["snapshots"]]
-    return out
-
-
-def _history_from_json(saved: dict) -> dict:
-    """Inverse of _history_to_json: snapshot images (n,H,W,C) and labels (n,C) back to float32 arrays (a
-    snapshot saved before labels were kept has none: None)."""
-    history = dict(saved)
-    history["snapshots"] = [{"step": s["step"], "images": np.asarray(s["images"], np.float32),
-                             "labels": np.asarray(s["labels"], np.float32) if "labels" in s else None}
-                            for s in saved["snapshots"]]
-    return history
 
 
 def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLike | None = None,

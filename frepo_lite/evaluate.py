@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from . import kernels, sharding
 from .augment import augment
+from .configs import EvalConfig, label_scale as default_label_scale
 from .data import Dataset, class_balanced_indices
 from .models import apply_model, init_model, make_model, mse_train_step
 from .protocol import PROTOCOL_VERSION
@@ -32,31 +33,6 @@ SPLITS = ("test", "val")
 # measured on one device by benchmarks/devices.py (frepo_lite/results/devices_<backend>.md). A backend not
 # listed (a GPU until measured there) trains them one after another.
 PARALLEL_EVAL: dict[str, bool] = {"cpu": False}
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-    arch: str = "conv"
-    width: int = 128
-    norm: str = "none"
-    lr: float = 3e-4
-    warmup_steps: int = 500
-    final_lr_ratio: float = 0.01
-    steps: int | None = None  # None: by support size (eval_steps_for)
-    batch: int = 500
-    augment: bool = True
-    num_models: int = 5
-    seed: int = 0
-
-    def __post_init__(self):
-        from .distill import _check_fields
-        _check_fields(self, positive=("width", "batch", "num_models", "steps"),
-                      non_negative=("warmup_steps", "seed"), positive_float=("lr",))
-        if not 0.0 <= self.final_lr_ratio <= 1.0:
-            raise ValueError(f"EvalConfig.final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
-
-    def replace(self, **kw) -> "EvalConfig":
-        return dataclasses.replace(self, **kw)
 
 
 def eval_steps_for(support_size: int) -> int:
@@ -260,7 +236,7 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
         krr_accs.append(float(jnp.mean(jnp.argmax(pred, -1) == y_eval)))
         if resume is not None:
             resume.parent.mkdir(parents=True, exist_ok=True)
-            tmp = resume.with_name(resume.name + ".tmp")
+            tmp = resume.with_name(f"{resume.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"accs": accs, "krr_accs": krr_accs}))
             os.replace(tmp, resume)  # whole or not at all, also when interrupted while writing
     return {"acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs)),
@@ -280,7 +256,7 @@ def random_subset(dataset: Dataset, images_per_class: int, seed: int = 0, label_
     """A class-balanced random real subset with centred one-hot labels: (images, labels)."""
     c = dataset.num_classes
     idx = class_balanced_indices(dataset.y_train, images_per_class, c, seed)
-    scale = label_scale if label_scale is not None else 1.0 / np.sqrt(c / 10.0)
+    scale = label_scale if label_scale is not None else default_label_scale(c)
     return dataset.x_train[idx], np.asarray(kernels.centered_one_hot(dataset.y_train[idx], c, scale))
 
 

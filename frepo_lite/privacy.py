@@ -36,7 +36,8 @@ from tqdm.auto import tqdm
 
 from . import kernels
 from .data import Dataset
-from .evaluate import EvalConfig, batch_indices, features_and_logits
+from .configs import EvalConfig, label_scale
+from .evaluate import batch_indices, features_and_logits
 from .models import init_model, make_model, mse_train_step
 
 ATTACKS = ("threshold", "logistic", "mlp", "random_forest", "knn")
@@ -109,7 +110,7 @@ def attack_features(logits, y, num_classes: int):
     0.5 ||logits - centred one-hot(y) / sqrt(C/10)||^2.
     """
     logits = np.asarray(logits, np.float32)
-    target = np.asarray(kernels.centered_one_hot(y, num_classes, 1.0 / np.sqrt(num_classes / 10.0)))
+    target = np.asarray(kernels.centered_one_hot(y, num_classes, label_scale(num_classes)))
     loss = 0.5 * np.sum((logits - target) ** 2, axis=1)
     return np.concatenate([logits, loss[:, None], np.eye(num_classes, dtype=np.float32)[y]], axis=1), loss
 

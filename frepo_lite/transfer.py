@@ -13,7 +13,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import Dataset
-from .evaluate import EvalConfig, evaluate_support
+from .configs import EvalConfig
+from .evaluate import evaluate_support
 
 # The pool architectures of the paper's transfer study, by name: (arch, norm) of the distillation's pool networks.
 POOL_ARCHS = {"Conv-BN": ("conv", "batch"), "Conv-IN": ("conv", "instance"), "Conv-NN": ("conv", "none"),

@@ -3,8 +3,8 @@
     .venv/bin/python tests/mutants.py             # all mutants; writes tests/mutants.md
     .venv/bin/python tests/mutants.py 3 7         # only mutants 3 and 7 (numbers as in tests/mutants.md)
 
-Each mutant replaces one exact line fragment of a module of the package (kernels, distill, evaluate, augment,
-continual, privacy, sharding) in a scratch copy of the package and the tests (the checkout is never touched), and runs the
+Each mutant replaces one exact line fragment of a module of the package (kernels, configs, distill, checkpoint,
+evaluate, augment, continual, privacy, sharding) in a scratch copy of the package and the tests (the checkout is never touched), and runs the
 tests named beside it (the ones meant to catch it; `-x`, so it stops at the first failure), after checking that all the named
 tests pass on the unmutated copy. A mutant is "caught" when those tests fail, "survived" when they pass. Mutants
 that cannot change a result are listed in HARMLESS with the reason, and are not run.
@@ -81,8 +81,7 @@ MUTANTS = [
     ("distill.py", "idx = jax.random.randint(k_batch, (cfg.real_batch,), 0, x_real.shape[0])",
      "idx = jnp.arange(cfg.real_batch)", "the same real batch every step",
      [T + "test_protocol.py::test_the_step_with_more_images_than_the_online_batch_matches_by_hand_over_steps"]),
-    ("distill.py", "return cfg.label_scale if cfg.label_scale is not None else 1.0 / np.sqrt(num_classes / 10.0)",
-     "return cfg.label_scale if cfg.label_scale is not None else np.sqrt(num_classes / 10.0)",
+    ("configs.py", "return 1.0 / np.sqrt(num_classes / 10.0)", "return np.sqrt(num_classes / 10.0)",
      "label scale inverted", [T + "test_distill.py::test_label_scale_for_many_classes"]),
     ("distill.py", "krr_fallbacks=state.krr_fallbacks + (metrics[\"krr_escalations\"] > 0))",
      "krr_fallbacks=state.krr_fallbacks)", "KRR fallbacks not counted",
@@ -90,7 +89,7 @@ MUTANTS = [
     ("distill.py", "            check_finite(done, jax.device_get(metrics))  # never overwrite",
      "            pass  # never overwrite", "no finiteness check before a checkpoint",
      [T + "test_distill.py::test_a_diverged_state_is_never_written_over_a_good_checkpoint"]),
-    ("distill.py", "if version != CHECKPOINT_VERSION or payload.get(\"protocol_version\") != PROTOCOL_VERSION:",
+    ("checkpoint.py", "if version != CHECKPOINT_VERSION or payload.get(\"protocol_version\") != PROTOCOL_VERSION:",
      "if version != CHECKPOINT_VERSION:", "checkpoints of another protocol accepted",
      [T + "test_distill.py::test_a_checkpoint_of_another_protocol_version_is_refused"]),
     ("evaluate.py", "return optax.warmup_cosine_decay_schedule(0.0, cfg.lr, min(cfg.warmup_steps, steps // 2), steps,\n"

@@ -150,7 +150,7 @@ def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, 
 
 def test_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
     from conftest import make_dataset
-    from frepo_lite.distill import DistillConfig
+    from frepo_lite.configs import DistillConfig
 
     tiny = DistillConfig(steps=1, width=8, real_batch=8, pool_size=1, max_online_steps=2, online_batch=4)
     monkeypatch.setattr(continual_bench, "RESULTS", tmp_path / "results")

@@ -58,7 +58,8 @@ def test_gradient_matches_finite_differences(toy):
 
 def test_distill_bptt_steps_down_the_unrolled_gradient_and_keeps_the_labels(toy):
     from frepo_lite.bptt import distill_bptt
-    from frepo_lite.distill import DistillConfig, init_distilled
+    from frepo_lite.configs import DistillConfig
+    from frepo_lite.distill import init_distilled
     cfg = DistillConfig(width=4, real_batch=30, images_per_class=2, steps=1, lr=1e-2)
     images0, labels0 = init_distilled(toy, cfg)
     result = distill_bptt(toy, cfg, inner_steps=2, progress=False)
@@ -77,7 +78,7 @@ def test_distill_bptt_steps_down_the_unrolled_gradient_and_keeps_the_labels(toy)
 
 def test_distill_bptt_snapshots(toy):
     from frepo_lite.bptt import distill_bptt
-    from frepo_lite.distill import DistillConfig
+    from frepo_lite.configs import DistillConfig
     cfg = DistillConfig(width=4, real_batch=30, images_per_class=2, steps=6, lr=1e-2)
     result = distill_bptt(toy, cfg, inner_steps=1, snapshot_every=2, progress=False)
     assert [s["step"] for s in result.history["snapshots"]] == [2, 4, 6] == result.history["step"]

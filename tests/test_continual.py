@@ -4,7 +4,7 @@ import pytest
 
 from frepo_lite import continual
 from frepo_lite.data import herding_indices
-from frepo_lite.distill import DistillConfig
+from frepo_lite.configs import DistillConfig
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.kernels import centered_one_hot
 

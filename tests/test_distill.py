@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from frepo_lite import checkpoint
 from frepo_lite import distill as D
 from frepo_lite import kernels
 from frepo_lite.data import herding_indices
@@ -20,12 +21,6 @@ def test_label_initialisation(toy):
     assert images.shape == (6, 16, 16, 1) and labels.shape == (6, 3)
     np.testing.assert_allclose(labels, (np.eye(3)[[0, 0, 1, 1, 2, 2]] - 1 / 3) / np.sqrt(3 / 10), atol=1e-6)
     assert images.dtype == np.float32
-
-
-def test_label_scale_for_many_classes(toy):
-    cfg = tiny_cfg()
-    assert D._label_scale(cfg, 100) == pytest.approx(1 / np.sqrt(10))
-    assert D._label_scale(cfg, 10) == pytest.approx(1.0)
 
 
 def test_image_initialisations(toy):
@@ -214,28 +209,6 @@ def test_flip_for_rgb():
     assert result.images.shape == (6, 16, 16, 3)
 
 
-def test_presets():
-    assert D.preset("paper") == D.DistillConfig(steps=20000)
-    assert D.preset("cpu", images_per_class=10).images_per_class == 10
-    assert [D.preset("cpu", images_per_class=k).steps for k in (1, 10)] == [3000, 2000]
-    assert D.preset("cpu", images_per_class=10, steps=5).steps == 5
-    with pytest.raises(ValueError, match="Unknown preset"):
-        D.preset("gpu")
-
-
-def test_cpu_preset_tuned_by_dataset():
-    generic = D.preset("cpu", images_per_class=10)
-    tuned = D.preset("cpu", "fashion_mnist", images_per_class=10)
-    assert (tuned.lambda0, tuned.label_scale) == (1e-2, 0.5)
-    assert tuned == generic.replace(lambda0=1e-2, label_scale=0.5)  # nothing else differs
-    # only where measured: other datasets, other sizes and the paper preset keep the paper's values
-    for cfg in (D.preset("cpu", "mnist", images_per_class=10), D.preset("cpu", "fashion_mnist"),
-                D.preset("paper", "fashion_mnist", images_per_class=10)):
-        assert (cfg.lambda0, cfg.label_scale) == (D.DistillConfig().lambda0, None)
-    # an explicit override wins over the tuned value
-    assert D.preset("cpu", "fashion_mnist", images_per_class=10, lambda0=1e-3).lambda0 == 1e-3
-
-
 def test_krr_fallbacks_are_counted_and_warned_about_once(toy, monkeypatch):
     real = kernels.krr_features_solve
     calls = {"n": 0}
@@ -270,27 +243,13 @@ def test_a_diverged_state_is_never_written_over_a_good_checkpoint(toy, tmp_path)
 
 def test_a_checkpoint_of_another_protocol_version_is_refused(toy, tmp_path, monkeypatch):
     ckpt = tmp_path / "run.ckpt"
-    monkeypatch.setattr(D, "PROTOCOL_VERSION", D.PROTOCOL_VERSION - 1)
+    monkeypatch.setattr(checkpoint, "PROTOCOL_VERSION", checkpoint.PROTOCOL_VERSION - 1)
     D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, stop_after=1, progress=False)
     monkeypatch.undo()
     content = ckpt.read_bytes()
     with pytest.raises(ValueError, match="protocol version 1"):
         D.distill(toy, tiny_cfg(steps=2), checkpoint=ckpt, progress=False)
     assert ckpt.read_bytes() == content
-
-
-@pytest.mark.parametrize("field,value,message", [
-    ("steps", -5, "steps must be a number >= 0"), ("images_per_class", 0, "images_per_class must be an integer >= 1"),
-    ("width", 2.5, "width must be an integer"), ("real_batch", 0, "real_batch must be"),
-    ("lr", 0.0, "lr must be a number > 0"), ("online_lr", -1e-3, "online_lr must be"),
-    ("lr_final_ratio", 1.5, "lr_final_ratio must be in"), ("bn_momentum", 1.0, "bn_momentum must be in"),
-    ("lambda0", -1e-6, "lambda0 must be"), ("label_scale", 0.0, "label_scale must be > 0"),
-    ("pool_size", 0, "pool_size must be"), ("max_online_steps", 0, "max_online_steps must be"),
-    ("online_batch", -1, "online_batch must be"), ("order", "v3", "order must be"),
-    ("kernel_dtype", "float16", "kernel_dtype must be"), ("init_noise_std", float("nan"), "init_noise_std must be")])
-def test_distill_config_range_checks(field, value, message):
-    with pytest.raises(ValueError, match=message):
-        D.DistillConfig(**{field: value})
 
 
 def test_krr_support_subset_moves_only_the_chosen_images(toy):

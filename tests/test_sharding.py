@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import jax
-import numpy as np
 import pytest
 
 from frepo_lite import sharding

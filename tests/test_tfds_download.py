@@ -27,6 +27,7 @@ import pytest
 
 from frepo_lite import data
 from frepo_lite import distill as D
+from frepo_lite.configs import preset
 
 tfds = pytest.importorskip("tensorflow_datasets")
 from tensorflow_datasets.core.download import checksums as tfds_checksums  # noqa: E402
@@ -218,7 +219,7 @@ def test_cifar10_from_tfds_is_preprocessed_and_distilled(server, served_cifar, t
               "y_train": np.concatenate([ds.y_train, ds.y_val]), "x_test": pixels(ds.x_test), "y_test": ds.y_test}
     _assert_same_examples(loaded, _expected_cifar(served_cifar))
 
-    cfg = D.preset("cpu", "cifar10", width=8, real_batch=32, online_batch=10, pool_size=1, max_online_steps=1,
+    cfg = preset("cpu", "cifar10", width=8, real_batch=32, online_batch=10, pool_size=1, max_online_steps=1,
                    steps=1, images_per_class=1)
     assert D.krr_settings(cfg, ds.info.is_rgb, ds.num_classes)["krr_flip"]  # 10 RGB images: flips are used
     initial, _ = D.init_distilled(ds, cfg)

@@ -10,7 +10,10 @@ figure (the allocator also holds what lives outside the program).
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import gc
+import sys
 import time
 from typing import Callable
 
@@ -20,8 +23,9 @@ import numpy as np
 
 from . import kernels
 from .bptt import make_bptt_step
+from .configs import DistillConfig
 from .data import Dataset
-from .distill import (DistillConfig, _model_and_online_optimizer, init_distilled, init_state, make_meta_optimizer,
+from .distill import (_model_and_online_optimizer, init_distilled, init_state, make_meta_optimizer,
                       online_update, step_function)
 from .models import apply_model, init_model
 
@@ -47,6 +51,23 @@ class Cost:
     @property
     def temp_mb(self) -> float:
         return self.temp_bytes / 2**20
+
+
+def release_compiled() -> None:
+    """Drop every XLA program JAX has compiled so far and give the freed memory back to the operating system.
+
+    Each configuration compiles programs of its own (a distillation step, an evaluation's training loop), and
+    JAX keeps them all for reuse: on a CPU they take tens to hundreds of MB each. Between pieces of work that
+    will not reuse them (one ablation's run and the next) this keeps a process's resident memory close to
+    what the next piece needs. Arrays are kept; a function called again compiles again.
+    """
+    jax.clear_caches()
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:  # glibc keeps freed memory for reuse; malloc_trim returns it (absent elsewhere, e.g. musl)
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 def program_bytes(compiled) -> int:

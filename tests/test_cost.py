@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from frepo_lite import cost
-from frepo_lite.distill import DistillConfig
+from frepo_lite.configs import DistillConfig
 
 TINY = DistillConfig(width=4, real_batch=16, pool_size=2, max_online_steps=4, steps=2, images_per_class=2)
 
@@ -107,3 +107,14 @@ def test_feature_dim_is_the_width_of_the_features(toy):
     f_t = pieces["target features"][0](*pieces["target features"][1])
     assert cost.feature_dim(toy, TINY) == f_t.shape[1]
     assert cost.feature_dim(toy, TINY.replace(width=8)) == 2 * f_t.shape[1]
+
+
+def test_release_compiled_drops_compiled_programs_and_keeps_arrays():
+    f = jax.jit(lambda x: jnp.sin(x) * 2)
+    x = jnp.arange(4.0)
+    y = f(x)
+    assert f._cache_size() == 1
+    cost.release_compiled()
+    assert f._cache_size() == 0  # compiled again on the next call
+    np.testing.assert_allclose(f(x), y)
+    np.testing.assert_allclose(x, np.arange(4.0))

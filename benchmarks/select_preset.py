@@ -10,7 +10,7 @@ Every choice is made on the validation split (5000 images held out of the traini
     # 3. the other values earlier trials chose on test: LAMB's learning rate, the online batch
     FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py others
     # 4. the preset's rows as chosen, on test (each set is the selection run of the same settings; at 50
-    #    img/cls the full-support run of krr_support.py)
+    #    img/cls the full-support run of select_krr_support.py)
     FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report
 
 A trial distills the `cpu` preset (its steps for the images per class, no dataset-specific settings) with
@@ -37,30 +37,17 @@ from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-from table1 import machine
+from common import CPU_EVAL, RESULTS as ALL_RESULTS, machine, preset_changes, trial_config
 
-RESULTS = RESULTS_DIR / "selection"
+RESULTS = ALL_RESULTS / "selection"
 RUNS = Path("runs") / "select"
 DISTILLED = RESULTS.parent / "distilled"  # the reported sets, as cpu_<dataset>_ipc<k>.npz
-SELECTION_EVAL = EvalConfig(width=32, num_models=2)  # what ranks the trials, on the validation split
+SELECTION_EVAL = CPU_EVAL  # what ranks the trials, on the validation split
 ROWS = (("mnist", 1), ("mnist", 10), ("fashion_mnist", 1), ("fashion_mnist", 10))
 # Rows `report` also measures: 50 images/class, where the preset's values are those chosen above and
-# krr_support.py compares its full KRR support with random ones on the validation split (the same run).
+# select_krr_support.py compares its full KRR support with random ones on the validation split (the same run).
 LARGE_ROWS = (("mnist", 50), ("fashion_mnist", 50))
 TUNED = {"lambda0": 1e-2, "label_scale": 0.5}
-
-
-def trial_config(ipc: int, changes: dict):
-    """The `cpu` preset at ipc images per class with the changes, without any dataset-specific settings."""
-    return preset("cpu", None, images_per_class=ipc, **changes)
-
-
-def preset_changes(dataset: str, ipc: int) -> dict:
-    """The package's `cpu` preset for this row as changes to trial_config's generic settings."""
-    final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
-    generic = dataclasses.asdict(trial_config(ipc, {}))
-    return {k: v for k, v in final.items() if v != generic[k]}
 
 
 def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict, split: str = "val",
@@ -261,7 +248,7 @@ def write_table1(rows: list[dict]) -> None:
               "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows "
               "mnist:1 fashion_mnist:1 --eval-models 5` and `... report --rows mnist:10 fashion_mnist:10` "
               "(2 networks), after the selection phases, whose runs they reuse; `... report --rows mnist:50 "
-              "fashion_mnist:50 --eval-steps 1000` (2 networks) after `python benchmarks/krr_support.py`, whose full-support runs "
+              "fashion_mnist:50 --eval-steps 1000` (2 networks) after `python benchmarks/select_krr_support.py`, whose full-support runs "
               "they reuse. `--protocol` evaluates by the paper's 5 networks of width 128 instead."]
     (RESULTS.parent / "table1_cpu.md").write_text("\n".join(lines) + "\n")
 

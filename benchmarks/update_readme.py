@@ -2,8 +2,8 @@
 (notebooks/runtimes.json, written by notebooks/run_notebooks.py) and Table 1's rows into README.md.
 
 README.md: between its <!-- NOTEBOOKS --> and <!-- HEADLINE --> markers. RESULTS.md: between its <!-- TABLE1 -->,
-<!-- LABELS --> and <!-- SPEED --> markers, and, once benchmarks/transfer.py, continual.py, membership.py, cost.py,
-krr_support.py and devices.py have written results, between <!-- TRANSFER -->, <!-- CONTINUAL -->,
+<!-- LABELS --> and <!-- SPEED --> markers, and, once benchmarks/paper_transfer.py, paper_continual.py, paper_membership.py, paper_cost.py,
+select_krr_support.py and speed_devices.py have written results, between <!-- TRANSFER -->, <!-- CONTINUAL -->,
 <!-- MEMBERSHIP -->, <!-- COST -->, <!-- KRR_SUPPORT --> and <!-- DEVICES --> markers.
 
 Run from the repository root after a benchmark or a notebook run: python benchmarks/update_readme.py
@@ -130,7 +130,7 @@ def main() -> None:
                   "30000 steps on one NVIDIA H100, evaluated by the protocol there. Measured with protocol "
                   "version 1 of `frepo_lite` (`frepo_lite/protocol.py`: cutout one pixel short at 32 px, pool "
                   "models reset after K steps); not rerun since, which needs a GPU: "
-                  "`FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --preset paper --rows "
+                  "`FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_table1.py --preset paper --rows "
                   "mnist:10:30000 fashion_mnist:10:30000 --checkpoint-every 5000` (and `mnist:1:30000 "
                   "fashion_mnist:1:30000`).\n\n" + paper,
         "LABELS": "### Learned against fixed labels (paper Table 7)\n\n"
@@ -139,16 +139,16 @@ def main() -> None:
                   "protocol), compared like with like; its CIFAR-10 row (learned 45.5 and 65.5, fixed 46.8 and "
                   "65.4 at 1 and 10 img/cls) has no counterpart here: no CIFAR is available offline. Each cell is one "
                   "distillation (one seed): the ± is the spread of the evaluation networks, not of the "
-                  "distillation. Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/labels.py`.\n\n"
+                  "distillation. Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_labels.py`.\n\n"
                   + "\n\n".join(f"**{name}**\n\n" + measured(f"labels_{key}.md").split("\n\nReproduce")[0]
                                 .split("\n\n", 1)[1] for key, name in DATASETS),
         "SPEED": "### Speed of one FRePo step\n\nOn a 2-core CPU:\n\n" + measured("step_speed.md")
                  + "\n\nOn one GPU:\n\n" + measured("step_speed_gpu.md")
                  + "\n\nBoth tables were measured with protocol version 1's step, which differs from today's in "
                  "the reset rule and the KRR's fallback check (the same arithmetic per step). "
-                 "`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper --warmup 1 "
+                 "`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --configs paper --warmup 1 "
                  "--steps 3` and `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5` reproduce the CPU table; "
-                 "`python benchmarks/step_speed.py --warmup 20 --steps 300` on a GPU machine the GPU one. On the "
+                 "`python benchmarks/speed_step.py --warmup 20 --steps 300` on a GPU machine the GPU one. On the "
                  "CPU the gain comes from frepo_lite's convolution, whose kernel gradient is one matrix product "
                  "(XLA:CPU's own is 4-5x slower than the convolution); on the GPU, where the convolution is XLA's "
                  "in every variant, it comes from the single compiled program with the training set resident on "

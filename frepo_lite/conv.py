@@ -10,7 +10,7 @@ one (kh*kw*C, N*H*W) x (N*H*W, O) matrix product, which XLA:CPU runs at full spe
 own convolution for the value and for the input gradient, and writes only the kernel's tangent as that
 product, so forward mode, reverse mode and higher orders all work and give the same numbers as
 `jax.lax.conv_general_dilated` up to float32 summation order. What it gains on a CPU is measured by
-`benchmarks/step_speed.py` (frepo_lite/results/step_speed.md); at 1 image/class, where the real batch's
+`benchmarks/speed_step.py` (frepo_lite/results/step_speed.md); at 1 image/class, where the real batch's
 forward pass dominates, it gains nothing.
 
 `conv_general_dilated` is a drop-in for `flax.linen.Conv(conv_general_dilated=...)`: it takes this route

@@ -30,7 +30,7 @@ from .protocol import PROTOCOL_VERSION
 
 SPLITS = ("test", "val")
 # Whether training the evaluation's networks all at once (vmap) beats one after another, by JAX backend, as
-# measured on one device by benchmarks/devices.py (frepo_lite/results/devices_<backend>.md). A backend not
+# measured on one device by benchmarks/speed_devices.py (frepo_lite/results/devices_<backend>.md). A backend not
 # listed (a GPU until measured there) trains them one after another.
 PARALLEL_EVAL: dict[str, bool] = {"cpu": False}
 

@@ -9,14 +9,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import screen  # noqa: E402
+import common  # noqa: E402
+import paper_continual  # noqa: E402
+import paper_cost  # noqa: E402
+import paper_labels  # noqa: E402
+import paper_membership  # noqa: E402
+import paper_table1  # noqa: E402
+import paper_transfer  # noqa: E402
+import select_krr_support  # noqa: E402
 import select_preset  # noqa: E402
-import labels as labels_bench  # noqa: E402
-import transfer as transfer_bench  # noqa: E402
-import continual as continual_bench  # noqa: E402
-import membership as membership_bench  # noqa: E402
-import krr_support as krr_support_bench  # noqa: E402
-import cost as cost_bench  # noqa: E402
+import select_screen  # noqa: E402
 
 
 class FakeResult:
@@ -68,31 +70,31 @@ def test_choose_picks_the_best_mean_validation_accuracy_and_ignores_test_rows():
 
 def test_screening_evaluates_on_the_validation_split(tmp_path, monkeypatch, toy):
     calls = []
-    monkeypatch.setattr(screen, "SCREEN", tmp_path)
+    monkeypatch.setattr(select_screen, "SCREEN", tmp_path)
     (tmp_path / "steps.json").write_text(json.dumps({"t": {"overrides": {}, "steps": 3, "ms_per_step": 1.0}}))
-    monkeypatch.setattr(screen, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(screen, "distill", lambda data, cfg, **kw: FakeResult())
-    monkeypatch.setattr(screen, "evaluate_support", fake_evaluation(calls))
-    monkeypatch.setattr(screen, "machine", lambda: "test machine")
+    monkeypatch.setattr(select_screen, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(select_screen, "distill", lambda data, cfg, **kw: FakeResult())
+    monkeypatch.setattr(select_screen, "evaluate_support", fake_evaluation(calls))
+    monkeypatch.setattr(select_screen, "machine", lambda: "test machine")
 
     class Args:
         dataset, ipc = "mnist", 1
-    screen.cmd_run(Args, {"t": {}})
+    select_screen.cmd_run(Args, {"t": {}})
     assert calls == ["val"]
     assert json.loads((tmp_path / "screen.json").read_text())[0]["frepo"]["split"] == "val"
 
 
-def patch_transfer_bench(monkeypatch, tmp_path, toy, distill, evaluate_transfer):
-    """Point benchmarks/transfer.py at tmp_path and the toy dataset, with the given distill and evaluation."""
-    monkeypatch.setattr(transfer_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(transfer_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(transfer_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(transfer_bench, "distill", distill)
-    monkeypatch.setattr(transfer_bench, "evaluate_transfer", evaluate_transfer)
-    monkeypatch.setattr(transfer_bench, "machine", lambda: "test machine")
+def patch_paper_transfer(monkeypatch, tmp_path, toy, distill, evaluate_transfer):
+    """Point benchmarks/paper_transfer.py at tmp_path and the toy dataset, with the given distill and evaluation."""
+    monkeypatch.setattr(paper_transfer, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(paper_transfer, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(paper_transfer, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(paper_transfer, "distill", distill)
+    monkeypatch.setattr(paper_transfer, "evaluate_transfer", evaluate_transfer)
+    monkeypatch.setattr(paper_transfer, "machine", lambda: "test machine")
 
 
-def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
+def test_paper_transfermark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
     configs, evaluated = [], []
 
     def fake_distill(data, cfg, **kw):
@@ -104,8 +106,8 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
         return [{"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.01, "accs": [0.5], "split": split,
                  "steps": cfg.steps} for s in sets for a in archs]
 
-    patch_transfer_bench(monkeypatch, tmp_path, toy, fake_distill, fake_transfer)
-    transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN", "AlexNet",
+    patch_paper_transfer(monkeypatch, tmp_path, toy, fake_distill, fake_transfer)
+    paper_transfer.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN", "AlexNet",
                          "--eval-width", "32", "--eval-models", "2", "--eval-steps", "300"])
     assert configs == [("conv", "batch", 1), ("conv", "instance", 1), ("conv", "none", 1), ("dc_conv", "instance", 1)]
     assert evaluated == [(["Conv-BN", "Conv-IN", "Conv-NN", "DC ConvNet-IN", "random real subset"],
@@ -118,25 +120,25 @@ def test_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_p
     assert "minutes in all" in table and "Resumed" not in table
 
 
-def test_transfer_benchmark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
-    patch_transfer_bench(monkeypatch, tmp_path, toy, lambda data, cfg, **kw: FakeResult(n=3),
+def test_paper_transfermark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
+    patch_paper_transfer(monkeypatch, tmp_path, toy, lambda data, cfg, **kw: FakeResult(n=3),
                          lambda sets, data, archs, cfg, split, resume_dir: [
                              {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5],
                               "split": split, "steps": 10} for s in sets for a in archs])
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "mnist_ipc1_Conv-BN_2000.ckpt").write_bytes(b"")  # an earlier, interrupted run's checkpoint
-    transfer_bench.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN"])
+    paper_transfer.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN"])
     table = (tmp_path / "results" / "transfer_mnist.md").read_text()
     saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
     assert "minutes in all" not in table and "Resumed" in table
     assert saved["resumed"] and "wall_minutes" not in saved
 
 
-def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):
+def test_paper_labelsmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: (seen.append(cfg), FakeResult())[1])
-    monkeypatch.setattr(labels_bench, "RESULTS", tmp_path / "results")
-    labels_bench.main(["--rows", "fashion_mnist:10", "mnist:1"])
+    monkeypatch.setattr(paper_labels, "RESULTS", tmp_path / "results")
+    paper_labels.main(["--rows", "fashion_mnist:10", "mnist:1"])
     # each row: the package's cpu preset (Fashion-MNIST 10/cls with its tuned settings) and the same without
     # label learning, evaluated on the test split only
     assert [(c.images_per_class, c.learn_labels, c.lambda0) for c in seen] == \
@@ -148,21 +150,21 @@ def test_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, 
     assert [r["ipc"] for r in rows] == [1] and rows[0]["fixed"]["settings"]["learn_labels"] is False
 
 
-def test_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
+def test_paper_continualmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
     from conftest import make_dataset
     from frepo_lite.configs import DistillConfig
 
     tiny = DistillConfig(steps=1, width=8, real_batch=8, pool_size=1, max_online_steps=2, online_batch=4)
-    monkeypatch.setattr(continual_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(continual_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(continual_bench, "load_dataset", lambda name: make_dataset(num_classes=4, n_train=80))
-    monkeypatch.setattr(continual_bench, "preset", lambda name, dataset, **kw: tiny.replace(**kw))
-    monkeypatch.setattr(continual_bench, "machine", lambda: "test machine")
-    continual_bench.main(["--datasets", "mnist", "--steps", "2", "--ipc", "1", "--orders", "2",
+    monkeypatch.setattr(paper_continual, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(paper_continual, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(paper_continual, "load_dataset", lambda name: make_dataset(num_classes=4, n_train=80))
+    monkeypatch.setattr(paper_continual, "preset", lambda name, dataset, **kw: tiny.replace(**kw))
+    monkeypatch.setattr(paper_continual, "machine", lambda: "test machine")
+    paper_continual.main(["--datasets", "mnist", "--steps", "2", "--ipc", "1", "--orders", "2",
                           "--eval-width", "8", "--eval-models", "1", "--eval-steps", "2"])
     saved = json.loads((tmp_path / "results" / "continual_mnist.json").read_text())
     assert saved["orders"] == 2 and sorted(saved["by_order"]) == ["0", "1"]
-    assert set(saved["summary"]) == set(continual_bench.NAMES)
+    assert set(saved["summary"]) == set(paper_continual.NAMES)
     for seed, by_buffer in saved["by_order"].items():
         first = by_buffer["random"][0]["classes"]
         assert first == [int(c) for c in np.random.RandomState(int(seed)).permutation(4)[:2]]
@@ -177,12 +179,12 @@ def test_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_ta
 def test_continual_summary_averages_over_class_orders():
     rows = lambda accs: [{"acc_mean": a} for a in accs]  # noqa: E731
     orders = {0: {"random": rows([1.0, 0.5])}, 1: {"random": rows([0.8, 0.3])}}
-    summary = continual_bench.summarise(orders)["random"]
+    summary = paper_continual.summarise(orders)["random"]
     np.testing.assert_allclose(summary["mean"], [0.9, 0.4])
     np.testing.assert_allclose(summary["std"], [0.1, 0.1])
 
 
-def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tmp_path, monkeypatch):
+def test_paper_membershipmark_trains_each_victim_on_its_own_set_and_caches_it(tmp_path, monkeypatch):
     """The distilled victim trains on the distilled images (which come from the members only), not on the real
     images the distillation started from; a finished victim is not trained again."""
     from conftest import make_dataset
@@ -207,14 +209,14 @@ def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tm
                  "attacks": {a: {"auc": 0.5, "advantage": 0.0, "tpr_at_1%": 0.01, "tpr_at_0.1%": 0.0}
                              for a in privacy.ATTACKS}} for s in sorted(checkpoints)]
 
-    monkeypatch.setattr(membership_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(membership_bench, "RUNS", tmp_path / "runs")
-    monkeypatch.setattr(membership_bench, "load_dataset", lambda name: data)
-    monkeypatch.setattr(membership_bench, "distill", fake_distill)
-    monkeypatch.setattr(membership_bench.privacy, "evaluate_victims", fake_victims)
-    monkeypatch.setattr(membership_bench, "machine", lambda: "test machine")
+    monkeypatch.setattr(paper_membership, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(paper_membership, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(paper_membership, "load_dataset", lambda name: data)
+    monkeypatch.setattr(paper_membership, "distill", fake_distill)
+    monkeypatch.setattr(paper_membership.privacy, "evaluate_victims", fake_victims)
+    monkeypatch.setattr(paper_membership, "machine", lambda: "test machine")
     argv = ["--datasets", "mnist", "--members", "40", "--nonmembers", "40", "--ipc", "2", "--checkpoints", "5", "2"]
-    membership_bench.main(argv)
+    paper_membership.main(argv)
     members, _ = privacy.member_split(data.y_train, 40, 40, 4, 0)
     np.testing.assert_array_equal(distilled_from[0], data.x_train[members])
     np.testing.assert_array_equal(trained_on["FRePo"], Distilled.images)
@@ -224,17 +226,17 @@ def test_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tm
     assert "## After 5 training steps" in table and "| FRePo | 8 images distilled" in table
     assert "| real (10 000 members) | 99.2 |" in table and "test machine" in table
     trained_on.clear()
-    membership_bench.main(argv)
+    paper_membership.main(argv)
     assert trained_on == {}  # every victim came from the cache
 
 
-def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(selection, tmp_path, monkeypatch):
+def test_select_krr_supportmark_compares_supports_on_the_validation_split_only(selection, tmp_path, monkeypatch):
     runs = []
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, checkpoint, **kw: runs.append(
         (cfg.krr_support, cfg.images_per_class, cfg.steps, checkpoint)) or FakeResult())
-    monkeypatch.setattr(krr_support_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(krr_support_bench, "machine", lambda: "test machine")
-    krr_support_bench.main(["--datasets", "mnist", "--ipc", "50", "--supports", "250", "100", "--steps", "4"])
+    monkeypatch.setattr(select_krr_support, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(select_krr_support, "machine", lambda: "test machine")
+    select_krr_support.main(["--datasets", "mnist", "--ipc", "50", "--supports", "250", "100", "--steps", "4"])
     assert [r[:3] for r in runs] == [(None, 50, 4), (100, 50, 4), (250, 50, 4)] and selection == ["val"] * 3
     assert len({r[3] for r in runs}) == 3  # each support its own checkpoint
     table = (tmp_path / "results" / "krr_support_mnist.md").read_text()
@@ -246,8 +248,8 @@ def test_krr_support_benchmark_compares_supports_on_the_validation_split_only(se
 def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_support(selection, tmp_path,
                                                                                   monkeypatch):
     checkpoints = []
-    monkeypatch.setattr(krr_support_bench, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(krr_support_bench, "machine", lambda: "test machine")
+    monkeypatch.setattr(select_krr_support, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(select_krr_support, "machine", lambda: "test machine")
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, checkpoint, **kw: checkpoints.append(
         (cfg.krr_support, checkpoint)) or FakeResult())
     monkeypatch.setattr(select_preset, "evaluate_random_subset",
@@ -255,7 +257,7 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     monkeypatch.setattr(select_preset, "chosen_changes", lambda dataset, ipc: ("chosen", {}))
     monkeypatch.setattr(select_preset, "DISTILLED", tmp_path / "distilled")
     monkeypatch.setattr(select_preset, "save_distilled", lambda path, *a, **k: Path(path).write_text("a set"))
-    krr_support_bench.main(["--datasets", "mnist", "--supports", "100"])
+    select_krr_support.main(["--datasets", "mnist", "--supports", "100"])
     select_preset.cmd_report(argparse.Namespace(rows=["mnist:50"], eval=select_preset.SELECTION_EVAL), {})
     assert [support for support, _ in checkpoints] == [None, 100, None] and selection == ["val", "val", "test"]
     (_, full), (_, bounded), (_, reported) = checkpoints
@@ -264,7 +266,7 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
     assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
     assert "trains each network 1000 steps at 10 images, 2000 steps at 100 images, 5000 steps at 500 images" in table
-def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
+def test_paper_costmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 
     def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):
@@ -273,24 +275,24 @@ def test_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monk
         measured.append((x, label, parts_of))
         return [{"x": x, "label": label, "method": method, "ms": 100.0 * cfg.width, "mb": 9.0, "temp_mb": 1.0}]
 
-    monkeypatch.setattr(cost_bench, "RESULTS", tmp_path)
-    monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(cost_bench.cost, "sweep", fake_sweep)
+    monkeypatch.setattr(paper_cost, "RESULTS", tmp_path)
+    monkeypatch.setattr(paper_cost, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(paper_cost.cost, "sweep", fake_sweep)
     argv = ["--widths", "4", "16", "32", "--sizes", "10", "--size-width", "4", "--bptt", "1", "--krr-support", "5",
             "--max-seconds", "1.0", "--max-memory-gb", "1"]
-    cost_bench.main(argv)
+    paper_cost.main(argv)
     # widths: 4 (0.4 s), 16 (1.6 s: over the limit, so 32 is skipped), for FRePo and BPTT alike
     assert [m[:2] for m in measured] == [(4, "FRePo"), (16, "FRePo"), (4, "BPTT T=1"), (16, "BPTT T=1"),
                                          (10, "FRePo"), (10, "FRePo, krr_support 5"), (10, "BPTT T=1")]
     assert [m[2] for m in measured] == [()] * 4 + [("FRePo",)] * 3  # FRePo's parts in the size sweep only
     measured.clear()
-    cost_bench.main(argv)  # everything measured is kept: nothing runs again
+    paper_cost.main(argv)  # everything measured is kept: nothing runs again
     assert measured == []
     saved = json.loads((tmp_path / "cost_cpu.json").read_text())
     assert len(saved["rows"]) == 7 and "| 16 | 1600 / 1 | 1600 / 1 | 7.7 / 0.036 |" in (tmp_path / "cost_cpu.md").read_text()
 
 
-def test_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monkeypatch, toy):
+def test_paper_costmark_stops_a_series_whose_program_does_not_fit(tmp_path, monkeypatch, toy):
     measured = []
 
     def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):
@@ -300,10 +302,10 @@ def test_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monk
             return []
         return [{"x": x, "label": label, "method": method, "ms": 1.0, "mb": 9.0, "temp_mb": 1.0}]
 
-    monkeypatch.setattr(cost_bench, "RESULTS", tmp_path)
-    monkeypatch.setattr(cost_bench, "load_dataset", lambda name: toy)
-    monkeypatch.setattr(cost_bench.cost, "sweep", fake_sweep)
-    cost_bench.main(["--widths", "4", "8", "16", "--sizes", "10", "--size-width", "4", "--bptt", "1"])
+    monkeypatch.setattr(paper_cost, "RESULTS", tmp_path)
+    monkeypatch.setattr(paper_cost, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(paper_cost.cost, "sweep", fake_sweep)
+    paper_cost.main(["--widths", "4", "8", "16", "--sizes", "10", "--size-width", "4", "--bptt", "1"])
     assert [m for m in measured if m[1] == "BPTT T=1"][:3] == [(4, "BPTT T=1"), (8, "BPTT T=1"), (10, "BPTT T=1")]
     saved = json.loads((tmp_path / "cost_cpu.json").read_text())
     assert {(r["x"], r["label"]) for r in saved["rows"] if r["label"] == "BPTT T=1"} == {(4, "BPTT T=1")}
@@ -311,7 +313,7 @@ def test_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monk
 
 
 def test_a_results_file_says_what_its_wall_time_holds_besides_the_run():
-    from table1 import provenance
+    provenance = common.provenance
 
     meta = {"machine": "m", "protocol_version": 2, "command": "python x.py", "wall_minutes": 33.4}
     assert provenance(meta)[0] == "Machine: m. Protocol version 2; 33 minutes in all."
@@ -323,11 +325,27 @@ def test_a_results_file_says_what_its_wall_time_holds_besides_the_run():
 
 
 def test_table1_leaves_the_cpu_preset_table_to_the_selection_report(tmp_path, monkeypatch, capsys):
-    import table1
-
-    monkeypatch.setattr(table1, "RESULTS", tmp_path)
-    monkeypatch.setattr(table1, "run_row", lambda *a, **k: pytest.fail("a cpu row was run"))
-    monkeypatch.setattr(sys, "argv", ["table1.py", "--preset", "cpu", "--rows", "mnist:50"])
+    monkeypatch.setattr(paper_table1, "RESULTS", tmp_path)
+    monkeypatch.setattr(paper_table1, "run_row", lambda *a, **k: pytest.fail("a cpu row was run"))
+    monkeypatch.setattr(sys, "argv", ["paper_table1.py", "--preset", "cpu", "--rows", "mnist:50"])
     with pytest.raises(SystemExit):
-        table1.main()
+        paper_table1.main()
     assert "select_preset.py report" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_the_scripts_are_grouped_by_question_and_named_unlike_the_package_modules():
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    package = {p.stem for p in (bench.parent / "frepo_lite").glob("*.py")}
+    scripts = {p.stem for p in bench.glob("*.py")}
+    assert not scripts & package
+    assert {s for s in scripts if not s.startswith(("paper_", "select_", "speed_"))} == {"common", "update_readme"}
+
+
+def test_every_script_evaluates_with_the_same_defaults(tmp_path):
+    p = argparse.ArgumentParser()
+    common.add_eval_args(p)
+    assert common.eval_config(p.parse_args([])) == common.CPU_EVAL == select_preset.SELECTION_EVAL
+    assert common.eval_config(p.parse_args(["--eval-width", "128", "--eval-models", "5"])).replace(
+        width=32, num_models=2) == common.CPU_EVAL
+    path = common.write_results(tmp_path, "x", {"a": 1}, "# x")
+    assert json.loads(path.read_text()) == {"a": 1} and (tmp_path / "x.md").read_text() == "# x\n"

@@ -1,7 +1,7 @@
 """Class-incremental learning with a replay buffer (paper Sec. 5.1, Fig. 5a-b), GDumb style.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/continual.py                      # MNIST and Fashion-MNIST
-    python benchmarks/continual.py --datasets mnist --orders 1 --eval-steps 300          # a quick look
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_continual.py                      # MNIST and Fashion-MNIST
+    python benchmarks/paper_continual.py --datasets mnist --orders 1 --eval-steps 300          # a quick look
 
 The classes arrive in --steps groups (class orders np.random.RandomState(seed).permutation(C), seeds
 0..--orders-1); after each step fresh networks are trained from scratch on the union of the buffers so far and
@@ -15,7 +15,6 @@ settings, 'summary' and each order's rows under 'by_order') and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,8 @@ from frepo_lite.data import load_dataset
 from frepo_lite.configs import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_CONTINUAL_CIFAR100, PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-from table1 import machine, provenance
+from common import RESULTS, add_eval_args, eval_config, machine, provenance, write_results
 
-RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "continual"
 NAMES = {"random": "random real", "herding": "herding", "frepo": "FRePo, per step",
          "frepo_all": "FRePo, all classes at once"}
@@ -90,13 +87,10 @@ def main(argv=None) -> None:
     p.add_argument("--orders", type=int, default=3, help="class orders (seeds 0..orders-1)")
     p.add_argument("--buffers", nargs="+", default=list(continual.BUFFERS), choices=list(continual.BUFFERS))
     p.add_argument("--distill-steps", type=int, help="FRePo steps per buffer (default: the cpu preset's)")
-    p.add_argument("--eval-width", type=int, default=32, help="width of the networks (protocol: 128)")
-    p.add_argument("--eval-models", type=int, default=2, help="networks per evaluation (protocol: 5)")
-    p.add_argument("--eval-steps", type=int, help="training steps per network (default: the protocol's, by "
-                   "buffer size)")
+    add_eval_args(p)
     args = p.parse_args(argv)
-    command = "python benchmarks/continual.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    eval_cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps)
+    command = "python benchmarks/paper_continual.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    eval_cfg = eval_config(args)
     for dataset in args.datasets:
         t0 = time.perf_counter()
         data = load_dataset(dataset)
@@ -111,12 +105,9 @@ def main(argv=None) -> None:
                 else "the protocol's training steps for each buffer size",
                 "distill_steps": distill_cfg.steps, "machine": machine(), "protocol_version": PROTOCOL_VERSION,
                 "command": command.strip(), "wall_minutes": (time.perf_counter() - t0) / 60}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"continual_{dataset}.json").write_text(
-            json.dumps({**meta, "summary": summary, "by_order": {str(k): v for k, v in orders.items()}}, indent=1)
-            + "\n")
         table = markdown(dataset, summary, meta)
-        (RESULTS / f"continual_{dataset}.md").write_text(table)
+        write_results(RESULTS, f"continual_{dataset}",
+                      {**meta, "summary": summary, "by_order": {str(k): v for k, v in orders.items()}}, table)
         print(table)
 
 

@@ -1,7 +1,7 @@
 """A random KRR support per step against the full support, on larger distilled sets (validation split).
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py                        # MNIST, Fashion-MNIST
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py --datasets mnist --supports 100 --steps 300
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_krr_support.py                        # MNIST, Fashion-MNIST
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_krr_support.py --datasets mnist --supports 100 --steps 300
 
 For each dataset, the `cpu` preset at --ipc images/class (default 50: 500 images) is distilled with the full
 support and with `krr_support=k` for each k of --supports, the same in everything else (seed, steps), each
@@ -15,18 +15,15 @@ frepo_lite/results/krr_support_<dataset>.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from frepo_lite.configs import preset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-from select_preset import preset_changes, run_trial
-from table1 import machine, provenance
+from common import CPU_EVAL, RESULTS, add_eval_args, eval_config, machine, preset_changes, provenance, write_results
+from select_preset import run_trial  # each set is a trial of the selection, so the full-support one is reported
 
-RESULTS = RESULTS_DIR
 
 
 def run_one(data_cache: dict, dataset: str, ipc: int, support: int | None, steps: int | None,
@@ -69,23 +66,20 @@ def main(argv=None) -> None:
     p.add_argument("--ipc", type=int, default=50)
     p.add_argument("--supports", nargs="+", type=int, default=[100, 250], help="random KRR supports k")
     p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
-    p.add_argument("--eval-models", type=int, default=2)
-    p.add_argument("--eval-steps", type=int, default=1000)
+    add_eval_args(p, CPU_EVAL.replace(steps=1000))  # --eval-width is ignored: the preset's width evaluates
     args = p.parse_args(argv)
-    command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/krr_support.py "
+    command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/select_krr_support.py "
                + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     data_cache: dict = {}
     for dataset in args.datasets:
         t0 = time.perf_counter()
         width = preset("cpu", dataset, images_per_class=args.ipc).width
-        eval_cfg = EvalConfig(width=width, num_models=args.eval_models, steps=args.eval_steps)
+        eval_cfg = eval_config(args).replace(width=width)
         rows = [run_one(data_cache, dataset, args.ipc, k, args.steps, eval_cfg)
                 for k in [None, *sorted(args.supports)]]
         meta = {"dataset": dataset, "ipc": args.ipc, "machine": machine(), "protocol_version": PROTOCOL_VERSION,
                 "command": command, "wall_minutes": (time.perf_counter() - t0) / 60}
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"krr_support_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
-        (RESULTS / f"krr_support_{dataset}.md").write_text(markdown(dataset, args.ipc, rows, meta))
+        write_results(RESULTS, f"krr_support_{dataset}", {**meta, "rows": rows}, markdown(dataset, args.ipc, rows, meta))
         print(markdown(dataset, args.ipc, rows, meta))
 
 

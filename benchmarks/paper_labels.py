@@ -1,8 +1,8 @@
 """Learned against fixed labels (paper Sec. 4.2, Table 7): the `cpu` preset's set distilled with and without
 label learning at the same budget, each evaluated by fresh networks on the test split.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/labels.py
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/labels.py --rows mnist:1 --eval-models 5
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_labels.py
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_labels.py --rows mnist:1 --eval-models 5
 
 Each row is `preset("cpu", dataset, images_per_class=k)` as the package has it (the learned-label set is then
 select_preset.py's own run of the same settings, whose distillation and evaluation networks are reused from
@@ -19,10 +19,9 @@ import sys
 
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_TABLE7, PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-from select_preset import preset_changes, run_trial
+from common import RESULTS, preset_changes
+from select_preset import run_trial  # the learned-label set is the selection's own run, reused
 
-RESULTS = RESULTS_DIR
 ROWS = ("mnist:1", "mnist:10", "fashion_mnist:1", "fashion_mnist:10")
 EVAL_MODELS = {1: 5, 10: 2}  # the networks of results/table1_cpu.md
 
@@ -66,7 +65,7 @@ def main(argv=None) -> None:
     p.add_argument("--eval-width", type=int, default=32, help="width of the evaluation networks")
     p.add_argument("--eval-models", type=int, help="networks per set (default: 5 at 1 img/cls, 2 at 10)")
     args = p.parse_args(argv)
-    command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/labels.py "
+    command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_labels.py "
                + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     cache: dict = {}
     for item in args.rows:

@@ -1,8 +1,8 @@
 """Cross-architecture transfer (paper Table 2, App. C.6): sets distilled with different pool architectures,
 each trained on by every evaluation architecture, beside a random real subset of the same size.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/transfer.py                     # MNIST and Fashion-MNIST
-    python benchmarks/transfer.py --datasets mnist --eval-width 32 --eval-models 2 --eval-steps 500  # a 2-core CPU
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_transfer.py                     # MNIST and Fashion-MNIST
+    python benchmarks/paper_transfer.py --datasets mnist --eval-width 32 --eval-models 2 --eval-steps 500  # a 2-core CPU
 
 Each pool architecture's set is the `cpu` preset at --ipc images/class with only the pool's architecture
 changed, distilled resumably under runs/transfer/; every set is then evaluated on each architecture of
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,13 +21,11 @@ from pathlib import Path
 from frepo_lite.data import load_dataset
 from frepo_lite.configs import preset
 from frepo_lite.distill import distill
-from frepo_lite.evaluate import EvalConfig, random_subset
+from frepo_lite.evaluate import random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
-from frepo_lite.stored import RESULTS_DIR
-from table1 import machine, provenance
+from common import RESULTS, add_eval_args, eval_config, machine, provenance, write_results
 
-RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "transfer"
 RANDOM = "random real subset"
 
@@ -78,13 +75,10 @@ def main(argv=None) -> None:
     p.add_argument("--pools", nargs="+", default=list(POOL_ARCHS), choices=list(POOL_ARCHS))
     p.add_argument("--archs", nargs="+", default=list(TRANSFER_ARCHS), choices=list(TRANSFER_ARCHS))
     p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
-    p.add_argument("--eval-width", type=int, default=128, help="width of the evaluation networks (protocol: 128)")
-    p.add_argument("--eval-models", type=int, default=5, help="networks per set and architecture (protocol: 5)")
-    p.add_argument("--eval-steps", type=int, help="training steps of each network (default: the protocol's, "
-                   "2000 for 100 images)")
+    add_eval_args(p)
     args = p.parse_args(argv)
-    command = "python benchmarks/transfer.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    cfg = EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps)
+    command = "python benchmarks/paper_transfer.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    cfg = eval_config(args)
     for dataset in args.datasets:
         t0 = time.perf_counter()
         # a run that finds this dataset's checkpoints continues earlier work: its own wall time is not the total
@@ -97,9 +91,7 @@ def main(argv=None) -> None:
                 "machine": machine(), "protocol_version": PROTOCOL_VERSION, "command": command.strip(),
                 "recipes": recipes,
                 **({"resumed": True} if resumed else {"wall_minutes": (time.perf_counter() - t0) / 60})}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"transfer_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
-        (RESULTS / f"transfer_{dataset}.md").write_text(markdown(dataset, args.ipc, rows, meta))
+        write_results(RESULTS, f"transfer_{dataset}", {**meta, "rows": rows}, markdown(dataset, args.ipc, rows, meta))
         print(markdown(dataset, args.ipc, rows, meta))
 
 

@@ -1,8 +1,8 @@
 """Time per step and memory of FRePo and of unrolled BPTT against model width and distilled-set size
 (paper Fig. 3c-d and Fig. 14, Tables 8-11), on this machine.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/cost.py
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/cost.py --widths 16 32 --sizes 100 200 --bptt 1   # quick
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_cost.py
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_cost.py --widths 16 32 --sizes 100 200 --bptt 1   # quick
 
 Sweeps, on MNIST with the paper's measurement setting (Conv, real batch 256): the width at 100 distilled
 images, and the number of distilled images at width --size-width. Methods: FRePo's whole step (all images as
@@ -27,10 +27,8 @@ from frepo_lite import cost
 from frepo_lite.data import load_dataset
 from frepo_lite.configs import DistillConfig
 from frepo_lite.protocol import PAPER_COST
-from frepo_lite.stored import RESULTS_DIR
-from table1 import machine
+from common import RESULTS, machine
 
-RESULTS = RESULTS_DIR
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
@@ -123,7 +121,7 @@ def main(argv=None) -> None:
             "size_width": args.size_width, "repeats": args.repeats, "max_seconds": args.max_seconds,
             "max_memory_gb": round(max_bytes / 2**30, 1),
             "online_batch": base.online_batch,
-            "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/cost.py "
+            "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_cost.py "
             + " ".join(sys.argv[1:] if argv is None else argv)}
     for name, points in sweeps.items():
         done = {(r["x"], r["label"]) for r in rows if r["sweep"] == name}

@@ -1,10 +1,11 @@
-"""Table 1 rows of a preset, each beside the random-subset baseline and the paper's number, on the test split.
+"""Table 1 rows of the `paper` preset, each beside the random-subset baseline and the paper's number, on the test split.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --preset paper --rows mnist:10:30000 \\
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_table1.py --preset paper --rows mnist:10:30000 \\
         --checkpoint-every 5000      # on a GPU
 
-This script reports; it chooses nothing (preset values are chosen on the validation split by
-select_preset.py). Each row distills `preset(PRESET, dataset, images_per_class=k)` (steps as given), exports
+This script reports; it chooses nothing. It is the only producer of results/table1_paper.md; the `cpu` preset's
+Table 1 (results/table1_cpu.md) is `select_preset.py report`'s, whose sets are the validation runs that chose
+its values. Each row distills `preset("paper", dataset, images_per_class=k)` (steps as given), exports
 the set to results/distilled/<preset>_<dataset>_ipc<k>.npz, trains fresh networks on it and on a random real
 subset of the same size (the protocol's Conv-NN of width 128), and
 writes results/table1_<preset>_<dataset>_ipc<k>.json and the table results/table1_<preset>.md. A finished row
@@ -17,42 +18,16 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
-import jax
-
+from common import RESULTS, RUNS, machine
+from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.data import load_dataset
-from frepo_lite.configs import preset
 from frepo_lite.distill import distill, krr_settings
-from frepo_lite.evaluate import EvalConfig, evaluate_random_subset, evaluate_support
+from frepo_lite.evaluate import evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1 as PAPER, PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-
-RESULTS = RESULTS_DIR
-RUNS = Path("runs")  # checkpoints and the networks of unfinished evaluations, under the working directory
-
-
-def machine() -> str:
-    """Where a row was measured: processor, CPU cores, JAX devices (an accelerator's kind named) and JAX
-    version."""
-    kind = "" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})"
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {jax.device_count()} "
-            f"{jax.default_backend()} device(s){kind}, jax {jax.__version__}")
-
-
-def provenance(meta: dict) -> list[str]:
-    """The closing lines of a results file: its machine, protocol version, wall time (when recorded) and the
-    command that reproduces it, from the meta dict a benchmark writes beside its rows (a 'wall_note' there says
-    what the wall time holds besides the run itself: pauses, another job on the same cores)."""
-    minutes = f"; {meta['wall_minutes']:.0f} minutes in all" if "wall_minutes" in meta else ""
-    minutes += f" ({meta['wall_note']})" if minutes and "wall_note" in meta else ""
-    return [f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}{minutes}.", "",
-            f"Reproduce: `{meta['command']}`."]
-
 
 def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_models: int, seed: int,
             checkpoint_every: int = 200) -> dict:
@@ -69,7 +44,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
                      checkpoint_every=checkpoint_every)
     meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),
                           steps_done=result.steps_done, seconds=round(result.seconds, 1),
-                          command=f"python benchmarks/table1.py --preset {preset_name} --rows {name}:{ipc}")
+                          command=f"python benchmarks/paper_table1.py --preset {preset_name} --rows {name}:{ipc}")
     save_distilled(RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz", result.images, result.labels,
                    data.preprocessing, meta, overwrite=True)
     t0 = time.perf_counter()
@@ -109,7 +84,7 @@ def write_markdown(preset_name: str) -> Path:
                      f"{r['eval_config']['num_models']} |")
     if rows:
         lines += ["", "Machine: " + "; ".join(sorted({r["machine"] for r in rows})) + ".", "",
-                  "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/table1.py --preset "
+                  "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_table1.py --preset "
                   f"{preset_name} --rows ...` (see benchmarks/README.md)."]
     path = RESULTS / f"table1_{preset_name}.md"
     path.write_text("\n".join(lines) + "\n")
@@ -118,7 +93,7 @@ def write_markdown(preset_name: str) -> Path:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="paper")
+    p.add_argument("--preset", default="paper", help="paper (the only one this script reports)")
     p.add_argument("--rows", nargs="+", default=["mnist:1", "fashion_mnist:1", "mnist:10", "fashion_mnist:10"],
                    help="dataset:ipc[:steps[:eval_models]]")
     p.add_argument("--eval-models", type=int, default=5)
@@ -127,10 +102,11 @@ def main():
                    help="steps between checkpoints (on a GPU a step of the paper preset takes milliseconds and "
                         "a checkpoint of its pool ~200 MB: use thousands)")
     args = p.parse_args()
-    if args.preset == "cpu":
-        p.error("the cpu preset's Table 1 (results/table1_cpu.md) is select_preset.py's report, whose sets are "
-                "the validation runs that chose its values: run `FREPO_DATA_DIR=../shared/datasets python "
-                "benchmarks/select_preset.py report --rows mnist:50` (add --protocol for width-128 networks)")
+    if args.preset != "paper":
+        p.error("this script reports the paper preset only. The cpu preset's Table 1 (results/table1_cpu.md) is "
+                "select_preset.py's report, whose sets are the validation runs that chose its values: run "
+                "`FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows mnist:50` (add "
+                "--protocol for width-128 networks)")
     for spec in args.rows:
         parts = spec.split(":")
         run_row(parts[0], int(parts[1]), args.preset, int(parts[2]) if len(parts) > 2 else None,

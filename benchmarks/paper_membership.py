@@ -1,8 +1,8 @@
 """Membership inference against networks trained on real or distilled data (paper Sec. 5.2, Tables 4 and 6,
 Fig. 5c-d).
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/membership.py                    # MNIST and Fashion-MNIST
-    python benchmarks/membership.py --datasets mnist --checkpoints 100 1000 --members 2000 --nonmembers 2000
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_membership.py                    # MNIST and Fashion-MNIST
+    python benchmarks/paper_membership.py --datasets mnist --checkpoints 100 1000 --members 2000 --nonmembers 2000
 
 --members training images (class-balanced) are the private set and as many other training images are the
 non-members. Three victims, each one network trained without augmentation (frepo_lite.privacy.train_victim,
@@ -30,10 +30,8 @@ from frepo_lite.distill import distill
 from frepo_lite.evaluate import EvalConfig, random_subset
 from frepo_lite.kernels import centered_one_hot
 from frepo_lite.protocol import PAPER_MEMBERSHIP, PROTOCOL_VERSION
-from frepo_lite.stored import RESULTS_DIR
-from table1 import machine, provenance
+from common import RESULTS, machine, provenance, write_results
 
-RESULTS = RESULTS_DIR
 RUNS = Path("runs") / "membership"
 VICTIMS = ("real (all members)", "random subset", "FRePo")
 ATTACK_NAMES = {"threshold": "threshold", "logistic": "LR", "mlp": "MLP", "random_forest": "RF", "knn": "KNN"}
@@ -127,7 +125,7 @@ def main(argv=None) -> None:
     p.add_argument("--batch", type=int, default=500, help="training batch of the victims (protocol: 500)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    command = "python benchmarks/membership.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python benchmarks/paper_membership.py " + " ".join(sys.argv[1:] if argv is None else argv)
     cfg = EvalConfig(width=args.width, batch=args.batch, augment=False)
     for dataset in args.datasets:
         t0 = time.perf_counter()
@@ -143,10 +141,8 @@ def main(argv=None) -> None:
                 "lr": cfg.lr, "batch": cfg.batch, "made": made, "machine": machine(),
                 "protocol_version": PROTOCOL_VERSION, "command": command.strip(),
                 "wall_minutes": (time.perf_counter() - t0) / 60}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"membership_{dataset}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
         table = markdown(dataset, rows, meta)
-        (RESULTS / f"membership_{dataset}.md").write_text(table)
+        write_results(RESULTS, f"membership_{dataset}", {**meta, "rows": rows}, table)
         print(table)
 
 

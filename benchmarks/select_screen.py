@@ -5,9 +5,9 @@ that time buys nothing a GPU could not compute in seconds: the distilled set dep
 the number of steps, not on the machine (up to floating-point rounding). So screening has two phases:
 
     # 1. on the CPU machine: ms per step of each trial, hence the steps that fit the budget there
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/screen.py time --trials trials.json
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_screen.py time --trials trials.json
     # 2. on a GPU machine: distil each trial with those steps, evaluate by the protocol (width 128, 5 nets)
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/screen.py run --trials trials.json
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_screen.py run --trials trials.json
 
 trials.json maps a trial name to its DistillConfig overrides of the `cpu` preset, e.g.
 {"base": {}, "rb128": {"real_batch": 128}}. Phase 1 writes results/screen/steps.json (ms per step on this
@@ -25,40 +25,17 @@ import json
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from frepo_lite import sharding
+from common import RESULTS, machine, ms_per_step, trial_config
+from frepo_lite.configs import CPU_STEPS, EvalConfig
 from frepo_lite.data import load_dataset
-from frepo_lite.configs import CPU_STEPS, preset
-from frepo_lite.distill import distill, init_state, krr_settings, make_step
-from frepo_lite.evaluate import EvalConfig, evaluate_support
-from table1 import PAPER, RESULTS, machine
+from frepo_lite.distill import distill, krr_settings
+from frepo_lite.evaluate import evaluate_support
+from frepo_lite.protocol import PAPER_TABLE1 as PAPER
 
 SCREEN = RESULTS / "screen"
 SPLIT = "val"  # screening chooses: it reads the validation split held out of train, never the test split
-
-
-def trial_config(overrides: dict, ipc: int, steps: int | None = None):
-    """The `cpu` preset at `ipc` images per class with the trial's overrides (and steps, if given)."""
-    return preset("cpu", **{"images_per_class": ipc, **overrides, **({"steps": steps} if steps else {})})
-
-
-def ms_per_step(data, cfg, warmup: int, steps: int, devices=None) -> float:
-    """Mean wall time (ms) of the compiled step over `steps` steps after `warmup` (compile excluded), on
-    `devices` (default: all visible; several: the real batch split across them)."""
-    mesh, place = sharding.placement(devices)
-    step = make_step(data, cfg, mesh)
-    state = jax.device_put(init_state(data, cfg), place)
-    x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
-    for _ in range(warmup):
-        state, _ = step(state, x, y)
-    jax.block_until_ready(state.images)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        state, _ = step(state, x, y)
-    jax.block_until_ready(state.images)
-    return 1000 * (time.perf_counter() - t0) / steps
 
 
 # settings that do not change what a step computes, only its values: such a trial takes the preset's steps
@@ -79,7 +56,7 @@ def cmd_time(args, trials: dict) -> None:
 
     def preset_ms() -> float:
         if "ms" not in measured:
-            measured["ms"] = ms_per_step(data, trial_config({}, args.ipc), args.warmup, args.steps)
+            measured["ms"] = ms_per_step(data, trial_config(args.ipc, {}), args.warmup, args.steps)
             print(f"the preset: {measured['ms']:.0f} ms per step, {preset_steps} steps", flush=True)
         return measured["ms"]
 
@@ -91,7 +68,7 @@ def cmd_time(args, trials: dict) -> None:
             ms = timed[0] if timed else preset_ms()
             ms_ref, steps = ms, preset_steps
         else:
-            ms, ms_ref = ms_per_step(data, trial_config(overrides, args.ipc), args.warmup, args.steps), preset_ms()
+            ms, ms_ref = ms_per_step(data, trial_config(args.ipc, overrides), args.warmup, args.steps), preset_ms()
             steps = int(preset_steps * ms_ref / ms) // 50 * 50
         steps = overrides.get("steps", steps)  # a trial that names its steps asks what more steps would give
         saved[name] = {"overrides": overrides, "ipc": args.ipc, "ms_per_step": round(ms, 1),
@@ -109,8 +86,8 @@ def cmd_run(args, trials: dict) -> None:
     eval_cfg = EvalConfig()
     for name, overrides in trials.items():
         if name not in steps_of or steps_of[name]["overrides"] != overrides:
-            raise SystemExit(f"trial {name!r}: no CPU step time for these settings; run `screen.py time` first")
-        cfg = trial_config(overrides, args.ipc, steps_of[name]["steps"])
+            raise SystemExit(f"trial {name!r}: no CPU step time for these settings; run `select_screen.py time` first")
+        cfg = trial_config(args.ipc, {**overrides, "steps": steps_of[name]["steps"]})
         settings = dataclasses.asdict(cfg)
         if any(r["settings"] == settings and r["dataset"] == args.dataset for r in rows):
             print(f"{name}: done before, skipped")
@@ -136,7 +113,7 @@ def cmd_run(args, trials: dict) -> None:
 def write_markdown(rows: list[dict]) -> None:
     lines = ["# Screening changes of the `cpu` preset (distilled and evaluated on a GPU)", "",
              "Each trial: the `cpu` preset with the listed change, distilled for the steps that the 2-core CPU "
-             "affords in its budget (its ms per step measured there by `screen.py time`), on a GPU, then "
+             "affords in its budget (its ms per step measured there by `select_screen.py time`), on a GPU, then "
              "evaluated by the protocol (Conv-NN width 128, 5 fresh networks). Accuracy (%) on the validation "
              "split held out of train (screening chooses, so it never reads the test split), mean +- std over "
              "the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
@@ -152,8 +129,8 @@ def write_markdown(rows: list[dict]) -> None:
                      f"{PAPER.get((r['dataset'], r['ipc']), '')} |")
     machines = sorted({r["machine"] for r in rows})
     lines += ["", f"Distilled and evaluated on: {'; '.join(machines)}.", "",
-              "Reproduce: `python benchmarks/screen.py time --trials T.json` on the CPU machine, then "
-              "`python benchmarks/screen.py run --trials T.json` on a GPU machine (T.json: trial name -> "
+              "Reproduce: `python benchmarks/select_screen.py time --trials T.json` on the CPU machine, then "
+              "`python benchmarks/select_screen.py run --trials T.json` on a GPU machine (T.json: trial name -> "
               "overrides, as in the `overrides` of results/screen/screen.json)."]
     (SCREEN / "screen.md").write_text("\n".join(lines) + "\n")
 

@@ -1,6 +1,6 @@
 """Milliseconds per FRePo meta-step and peak memory: our single compiled step against a straightforward one.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py
 
 "straightforward" is the structure of the authors' code: the real batch is sampled on the host and copied
 to the device every step, then three separately jitted calls run (target features; meta-gradient + LAMB;
@@ -26,9 +26,8 @@ import subprocess
 import sys
 import time
 
-from frepo_lite.stored import RESULTS_DIR
+from common import RESULTS
 
-RESULTS = RESULTS_DIR
 # name -> (preset, distilled images per class of MNIST)
 CONFIGS = {"paper": ("paper", 10), "cpu-ipc1": ("cpu", 1), "cpu-ipc10": ("cpu", 10)}
 
@@ -182,10 +181,10 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
               "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "
                               "resident MNIST arrays included." if on_device else
                               "Peak RSS includes the MNIST arrays (~200 MB) and the Python runtime."), "",
-              "Reproduce: " + (f"`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --warmup "
+              "Reproduce: " + (f"`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --warmup "
                                f"{rows[0]['warmup_steps']} --steps {rows[0]['timed_steps']}` on a GPU machine."
                                if on_device else
-                               "`FREPO_DATA_DIR=../shared/datasets python benchmarks/step_speed.py --configs paper "
+                               "`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --configs paper "
                                "--warmup 1 --steps 3`, then `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5`.")]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))

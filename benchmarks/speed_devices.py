@@ -1,7 +1,7 @@
 """Several devices: FRePo's step and the evaluation's two paths, on 1 and on N devices, one run each.
 
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/devices.py                 # CPU: 1 and 4 host devices
-    FREPO_DATA_DIR=../shared/datasets python benchmarks/devices.py --devices 1 8   # e.g. a machine with 8 GPUs
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_devices.py                 # CPU: 1 and 4 host devices
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_devices.py --devices 1 8   # e.g. a machine with 8 GPUs
 
 Each device count runs in its own subprocess, since JAX fixes its devices when it starts. On the CPU backend
 the N devices are forced with XLA_FLAGS=--xla_force_host_platform_device_count=N: they share the same cores,
@@ -25,9 +25,8 @@ import subprocess
 import sys
 import time
 
-from frepo_lite.stored import RESULTS_DIR
+from common import RESULTS
 
-RESULTS = RESULTS_DIR
 CONFIGS = {"cpu-ipc10": "cpu", "paper": "paper"}  # name -> preset, at 10 images/class of MNIST
 
 
@@ -51,7 +50,7 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     from frepo_lite import sharding
     from frepo_lite.configs import preset
     from frepo_lite.data import load_dataset
-    from screen import ms_per_step
+    from common import ms_per_step
 
     data = load_dataset("mnist")
     mesh = sharding.data_mesh()
@@ -134,7 +133,7 @@ def main(argv=None) -> None:
         runs.append(json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))[6:]))
         print(json.dumps(runs[-1]), flush=True)
     meta = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-                       f"jax {runs[0]['jax']}", "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/devices.py "
+                       f"jax {runs[0]['jax']}", "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_devices.py "
             + " ".join(sys.argv[1:] if argv is None else argv)}
     RESULTS.mkdir(exist_ok=True)
     stem = f"devices_{runs[0]['backend']}"

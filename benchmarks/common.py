@@ -1,0 +1,106 @@
+"""What every benchmark script shares: where results go, which machine measured them, how sets are evaluated,
+how a result is written, and the trial configuration of the scripts that choose the `cpu` preset's values.
+
+The scripts are grouped by the question they answer: ``paper_*`` reproduce the paper's tables and figures
+(they choose nothing and report on the test split), ``select_*`` choose values on the validation split, and
+``speed_*`` time a step. A single compiled function is timed by ``frepo_lite.cost.measure``; a run of
+steps by :func:`ms_per_step`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+
+from frepo_lite import sharding
+from frepo_lite.configs import EvalConfig, preset
+from frepo_lite.distill import init_state, make_step
+from frepo_lite.stored import RESULTS_DIR
+
+RESULTS = RESULTS_DIR  # every result ships with the package (frepo_lite/results/)
+RUNS = Path("runs")  # checkpoints and unfinished evaluations, under the working directory
+
+# How the benchmarks measured on a 2-core CPU evaluate a set: 2 Conv-NN networks of width 32 (the protocol's
+# are 5 of width 128, six times the cost here); steps by support size unless a script's --eval-steps says.
+CPU_EVAL = EvalConfig(width=32, num_models=2)
+
+
+def machine() -> str:
+    """Where a row was measured: processor, CPU cores, JAX devices (an accelerator's kind named) and JAX
+    version."""
+    kind = "" if jax.default_backend() == "cpu" else f" ({jax.devices()[0].device_kind})"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {jax.device_count()} "
+            f"{jax.default_backend()} device(s){kind}, jax {jax.__version__}")
+
+
+def provenance(meta: dict) -> list[str]:
+    """The closing lines of a results file: its machine, protocol version, wall time (when recorded) and the
+    command that reproduces it, from the meta dict a benchmark writes beside its rows (a 'wall_note' there says
+    what the wall time holds besides the run itself: pauses, another job on the same cores)."""
+    minutes = f"; {meta['wall_minutes']:.0f} minutes in all" if "wall_minutes" in meta else ""
+    minutes += f" ({meta['wall_note']})" if minutes and "wall_note" in meta else ""
+    return [f"Machine: {meta['machine']}. Protocol version {meta['protocol_version']}{minutes}.", "",
+            f"Reproduce: `{meta['command']}`."]
+
+
+def add_eval_args(p: argparse.ArgumentParser, defaults: EvalConfig = CPU_EVAL) -> None:
+    """--eval-width, --eval-models and --eval-steps, with one set of defaults (CPU_EVAL) for every script."""
+    p.add_argument("--eval-width", type=int, default=defaults.width,
+                   help=f"width of the evaluation networks (default {defaults.width}; the protocol's: 128)")
+    p.add_argument("--eval-models", type=int, default=defaults.num_models,
+                   help=f"networks per evaluated set (default {defaults.num_models}; the protocol's: 5)")
+    p.add_argument("--eval-steps", type=int, default=defaults.steps,
+                   help="training steps of each network (default: the protocol's, by support size)")
+
+
+def eval_config(args: argparse.Namespace, **changes) -> EvalConfig:
+    """The EvalConfig of add_eval_args' arguments (Conv-NN, the protocol's recipe otherwise)."""
+    return EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps, **changes)
+
+
+def write_results(folder: Path, stem: str, payload, markdown: str) -> Path:
+    """Write <folder>/<stem>.json (payload) and <folder>/<stem>.md (markdown); returns the JSON's path. folder:
+    RESULTS, or the script's own (which a test points elsewhere)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.json"
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    (folder / f"{stem}.md").write_text(markdown if markdown.endswith("\n") else markdown + "\n")
+    return path
+
+
+def ms_per_step(data, cfg, warmup: int, steps: int, devices=None) -> float:
+    """Mean wall time (ms) of FRePo's compiled step over `steps` steps after `warmup` (compile excluded), the
+    state carried from step to step as in a run (frepo_lite.cost.measure keeps the best of calls on one state
+    instead), on `devices` (default: all visible; several: the real batch split across them)."""
+    mesh, place = sharding.placement(devices)
+    step = make_step(data, cfg, mesh)
+    state = jax.device_put(init_state(data, cfg), place)
+    x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
+    for _ in range(warmup):
+        state, _ = step(state, x, y)
+    jax.block_until_ready(state.images)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        state, _ = step(state, x, y)
+    jax.block_until_ready(state.images)
+    return 1000 * (time.perf_counter() - t0) / steps
+
+
+def trial_config(ipc: int, changes: dict):
+    """A trial of the selection: the `cpu` preset at ipc images per class with the changes, without any
+    dataset-specific settings."""
+    return preset("cpu", None, images_per_class=ipc, **changes)
+
+
+def preset_changes(dataset: str, ipc: int) -> dict:
+    """The package's `cpu` preset for this row (frepo_lite.configs.CPU_ROWS) as changes to trial_config's
+    generic settings."""
+    final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
+    generic = dataclasses.asdict(trial_config(ipc, {}))
+    return {k: v for k, v in final.items() if v != generic[k]}

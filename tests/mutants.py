@@ -82,7 +82,7 @@ MUTANTS = [
      "idx = jnp.arange(cfg.real_batch)", "the same real batch every step",
      [T + "test_protocol.py::test_the_step_with_more_images_than_the_online_batch_matches_by_hand_over_steps"]),
     ("configs.py", "return 1.0 / np.sqrt(num_classes / 10.0)", "return np.sqrt(num_classes / 10.0)",
-     "label scale inverted", [T + "test_distill.py::test_label_scale_for_many_classes"]),
+     "label scale inverted", [T + "test_configs.py::test_label_scale_for_many_classes"]),
     ("distill.py", "krr_fallbacks=state.krr_fallbacks + (metrics[\"krr_escalations\"] > 0))",
      "krr_fallbacks=state.krr_fallbacks)", "KRR fallbacks not counted",
      [T + "test_distill.py::test_krr_fallbacks_are_counted_and_warned_about_once"]),

@@ -1,5 +1,7 @@
 """Every exercise self-check accepts right answers (returning None) and rejects wrong ones with a message
 that names the mistake."""
+import json
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -44,8 +46,10 @@ def _dual_lam_first_entry(x_s, y_s, x_t, lam):
     return x_t @ x_s.T @ np.linalg.solve(k, y_s)
 
 
-def _read_set(path, clip=True, use_std=True, swap=False, standardised=False):
+def _read_set(path, clip=True, use_std=True, swap=False, standardised=False, refuse_zca=True):
     f = np.load(path)
+    if refuse_zca and json.loads(str(f["metadata"]))["preprocessing"]["zca"] != "none":
+        raise ValueError("this set uses ZCA whitening")
     mean, std = (f["pre_std"], f["pre_mean"]) if swap else (f["pre_mean"], f["pre_std"])
     x = f["images"] if standardised else f["images"] * (std if use_std else 1.0) + mean
     return (np.clip(x, 0, 1) if clip else x), f["labels"]
@@ -91,6 +95,7 @@ RIGHT = [
      / np.sqrt(x.var((1, 2), keepdims=True) + eps)),
     (exercises.check_class_steps, lambda order, k: list(np.asarray(order).reshape(k, -1))),
     (exercises.check_class_steps, lambda order, k: np.array_split(order, k)),
+    (exercises.check_class_steps, lambda order, k: [g[::-1] for g in np.array_split(order, k)]),  # any order within
     (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean(lg.argmax(1)[np.isin(y, seen)] == y[np.isin(y, seen)])),
     (exercises.check_threshold_auc, lambda a, b: roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], -np.r_[a, b])),
     (exercises.check_threshold_auc, lambda a, b: np.mean((a[:, None] < b) + 0.5 * (a[:, None] == b))),
@@ -111,6 +116,17 @@ WRONG = [
     (exercises.check_numpy_loader, lambda p: _read_set(p, swap=True), "swapped"),
     (exercises.check_numpy_loader, lambda p: _read_set(p, clip=False, standardised=True), "as they are stored"),
     (exercises.check_numpy_loader, lambda p: _read_set(p, standardised=True), "only clipped"),
+    (exercises.check_numpy_loader, lambda p: _read_set(p, refuse_zca=False), "ZCA whitening was read without"),
+    (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2), keepdims=True)) / x.std((1, 2), keepdims=True),
+     "NaN or inf"),
+    (exercises.check_instance_norm, lambda x, eps: (x - x.mean((1, 2), keepdims=True))
+     / (x.std((1, 2), keepdims=True) + eps), "under the square root"),
+    (exercises.check_seen_accuracy, lambda lg, y, seen: np.mean([np.mean(lg[y == c].argmax(1) == c) for c in seen]),
+     "macro average"),
+    (exercises.check_seen_accuracy, lambda lg, y, seen: round(
+        float(np.mean(lg.argmax(1)[np.isin(y, seen)] == y[np.isin(y, seen)])), 2), "rounded"),
+    (exercises.check_time_to_accuracy, lambda s, a, y: next(
+        (s[i] for i in range(len(a)) if all(v >= y for v in a[i:])), float("inf")), "stays at or above"),
     (exercises.check_dual_ridge, _primal, r"formed a d x d matrix \(an array of shape \(30, 30\)\)"),
     (exercises.check_dual_ridge, _primal_jnp, "formed a d x d matrix"),
     (exercises.check_dual_ridge, lambda x_s, y_s, x_t, lam: x_t @ x_s.T @ np.linalg.solve(x_s @ x_s.T, y_s),

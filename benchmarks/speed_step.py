@@ -27,6 +27,7 @@ import sys
 import time
 
 from common import RESULTS
+from frepo_lite.protocol import PROTOCOL_VERSION
 
 # name -> (preset, distilled images per class of MNIST)
 CONFIGS = {"paper": ("paper", 10), "cpu-ipc1": ("cpu", 1), "cpu-ipc10": ("cpu", 10)}
@@ -147,7 +148,8 @@ def this_machine() -> tuple[str, str]:
     """(results file stem, machine description): step_speed on the CPU backend, step_speed_gpu (etc.) on an
     accelerator, so that each backend keeps its own table."""
     import jax
-    from table1 import machine
+
+    from common import machine
     backend = jax.default_backend()
     return ("step_speed" if backend == "cpu" else f"step_speed_{backend}"), machine()
 
@@ -176,7 +178,7 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
                      f"{a[mem_key]:.0f} / {b[mem_key]:.0f} MB |")
     timed = ", ".join(f"{c} {r['timed_steps']} after {r['warmup_steps']}" for c in complete
                       for r in rows if r["config"] == c and r["variant"] == "compiled")
-    lines += ["", f"Machine: {machine}; mean over the timed steps after warm-up steps ({timed}), "
+    lines += ["", f"Machine: {machine}; protocol version {PROTOCOL_VERSION}; mean over the timed steps after warm-up steps ({timed}), "
               "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
               "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "
                               "resident MNIST arrays included." if on_device else
@@ -187,7 +189,8 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
                                "`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --configs paper "
                                "--warmup 1 --steps 3`, then `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5`.")]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"machine": machine, "protocol_version": PROTOCOL_VERSION,
+                                                      "rows": rows}, indent=1))
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -191,6 +191,13 @@ def test_notebook_with_self_checks_has_solution_cells(path):
         assert solution_code_cells(path), f"{path.name} has self-checks but no code cell tagged 'solution'"
 
 
+@pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_gives_the_student_a_hint(path):
+    nb = nbformat.read(path, as_version=4)
+    missing = [i for i in solution_code_cells(path) if not nb.cells[i].source.startswith("# Hint: ")]
+    assert not missing, f"{path.name}: solution cells {missing} have no '# Hint: ...' first line for the stub"
+
+
 @pytest.mark.parametrize("path,index", [pytest.param(path, i, id=f"{path.stem}-cell{i}")
                                         for path in REAL_NOTEBOOKS for i in solution_code_cells(path)])
 def test_student_stub_fails_the_self_check_that_the_solution_passes(path, index, student_copies):

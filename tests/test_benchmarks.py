@@ -94,7 +94,7 @@ def patch_paper_transfer(monkeypatch, tmp_path, toy, distill, evaluate_transfer)
     monkeypatch.setattr(paper_transfer, "machine", lambda: "test machine")
 
 
-def test_paper_transfermark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
+def test_paper_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
     configs, evaluated = [], []
 
     def fake_distill(data, cfg, **kw):
@@ -120,7 +120,7 @@ def test_paper_transfermark_distills_one_set_per_pool_and_writes_its_table(tmp_p
     assert "minutes in all" in table and "Resumed" not in table
 
 
-def test_paper_transfermark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
+def test_paper_transfer_benchmark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):
     patch_paper_transfer(monkeypatch, tmp_path, toy, lambda data, cfg, **kw: FakeResult(n=3),
                          lambda sets, data, archs, cfg, split, resume_dir: [
                              {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5],
@@ -134,7 +134,7 @@ def test_paper_transfermark_gives_no_total_time_for_a_resumed_run(tmp_path, monk
     assert saved["resumed"] and "wall_minutes" not in saved
 
 
-def test_paper_labelsmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):
+def test_paper_labels_benchmark_pairs_the_preset_with_its_fixed_label_twin(selection, tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: (seen.append(cfg), FakeResult())[1])
     monkeypatch.setattr(paper_labels, "RESULTS", tmp_path / "results")
@@ -150,7 +150,7 @@ def test_paper_labelsmark_pairs_the_preset_with_its_fixed_label_twin(selection, 
     assert [r["ipc"] for r in rows] == [1] and rows[0]["fixed"]["settings"]["learn_labels"] is False
 
 
-def test_paper_continualmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
+def test_paper_continual_benchmark_runs_every_buffer_over_the_orders_and_writes_its_table(tmp_path, monkeypatch):
     from conftest import make_dataset
     from frepo_lite.configs import DistillConfig
 
@@ -184,7 +184,7 @@ def test_continual_summary_averages_over_class_orders():
     np.testing.assert_allclose(summary["std"], [0.1, 0.1])
 
 
-def test_paper_membershipmark_trains_each_victim_on_its_own_set_and_caches_it(tmp_path, monkeypatch):
+def test_paper_membership_benchmark_trains_each_victim_on_its_own_set_and_caches_it(tmp_path, monkeypatch):
     """The distilled victim trains on the distilled images (which come from the members only), not on the real
     images the distillation started from; a finished victim is not trained again."""
     from conftest import make_dataset
@@ -230,7 +230,7 @@ def test_paper_membershipmark_trains_each_victim_on_its_own_set_and_caches_it(tm
     assert trained_on == {}  # every victim came from the cache
 
 
-def test_select_krr_supportmark_compares_supports_on_the_validation_split_only(selection, tmp_path, monkeypatch):
+def test_select_krr_support_benchmark_compares_supports_on_the_validation_split_only(selection, tmp_path, monkeypatch):
     runs = []
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, checkpoint, **kw: runs.append(
         (cfg.krr_support, cfg.images_per_class, cfg.steps, checkpoint)) or FakeResult())
@@ -266,7 +266,7 @@ def test_the_50_images_per_class_report_takes_the_full_support_run_of_krr_suppor
     table = (select_preset.RESULTS.parent / "table1_cpu.md").read_text()
     assert "| mnist | 50 | 53.0 ± 0.0 (50.0) | 40.0 ± 0.0 | 99.2 | 97.9 | 1 x Conv-NN width 32, 1 steps |" in table
     assert "trains each network 1000 steps at 10 images, 2000 steps at 100 images, 5000 steps at 500 images" in table
-def test_paper_costmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
+def test_paper_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):
     measured = []
 
     def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):
@@ -292,7 +292,7 @@ def test_paper_costmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monk
     assert len(saved["rows"]) == 7 and "| 16 | 1600 / 1 | 1600 / 1 | 7.7 / 0.036 |" in (tmp_path / "cost_cpu.md").read_text()
 
 
-def test_paper_costmark_stops_a_series_whose_program_does_not_fit(tmp_path, monkeypatch, toy):
+def test_paper_cost_benchmark_stops_a_series_whose_program_does_not_fit(tmp_path, monkeypatch, toy):
     measured = []
 
     def fake_sweep(data, points, repeats, parts_of, progress, max_bytes):

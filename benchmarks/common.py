@@ -49,10 +49,12 @@ def provenance(meta: dict) -> list[str]:
             f"Reproduce: `{meta['command']}`."]
 
 
-def add_eval_args(p: argparse.ArgumentParser, defaults: EvalConfig = CPU_EVAL) -> None:
-    """--eval-width, --eval-models and --eval-steps, with one set of defaults (CPU_EVAL) for every script."""
-    p.add_argument("--eval-width", type=int, default=defaults.width,
-                   help=f"width of the evaluation networks (default {defaults.width}; the protocol's: 128)")
+def add_eval_args(p: argparse.ArgumentParser, defaults: EvalConfig = CPU_EVAL, width: bool = True) -> None:
+    """--eval-width (unless width is False: a script whose networks take the distillation's width), --eval-models
+    and --eval-steps, with one set of defaults (CPU_EVAL) for every script."""
+    if width:
+        p.add_argument("--eval-width", type=int, default=defaults.width,
+                       help=f"width of the evaluation networks (default {defaults.width}; the protocol's: 128)")
     p.add_argument("--eval-models", type=int, default=defaults.num_models,
                    help=f"networks per evaluated set (default {defaults.num_models}; the protocol's: 5)")
     p.add_argument("--eval-steps", type=int, default=defaults.steps,
@@ -60,8 +62,9 @@ def add_eval_args(p: argparse.ArgumentParser, defaults: EvalConfig = CPU_EVAL) -
 
 
 def eval_config(args: argparse.Namespace, **changes) -> EvalConfig:
-    """The EvalConfig of add_eval_args' arguments (Conv-NN, the protocol's recipe otherwise)."""
-    return EvalConfig(width=args.eval_width, num_models=args.eval_models, steps=args.eval_steps, **changes)
+    """The EvalConfig of add_eval_args' arguments and the changes (Conv-NN, the protocol's recipe otherwise)."""
+    width = changes.pop("width", getattr(args, "eval_width", None))
+    return EvalConfig(width=width, num_models=args.eval_models, steps=args.eval_steps, **changes)
 
 
 def write_results(folder: Path, stem: str, payload, markdown: str) -> Path:

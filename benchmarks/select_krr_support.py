@@ -66,7 +66,7 @@ def main(argv=None) -> None:
     p.add_argument("--ipc", type=int, default=50)
     p.add_argument("--supports", nargs="+", type=int, default=[100, 250], help="random KRR supports k")
     p.add_argument("--steps", type=int, help="distillation steps (default: the cpu preset's)")
-    add_eval_args(p, CPU_EVAL.replace(steps=1000))  # --eval-width is ignored: the preset's width evaluates
+    add_eval_args(p, CPU_EVAL.replace(steps=1000), width=False)  # the preset's width evaluates its sets
     args = p.parse_args(argv)
     command = ("FREPO_DATA_DIR=../shared/datasets python benchmarks/select_krr_support.py "
                + " ".join(sys.argv[1:] if argv is None else argv)).strip()
@@ -74,7 +74,7 @@ def main(argv=None) -> None:
     for dataset in args.datasets:
         t0 = time.perf_counter()
         width = preset("cpu", dataset, images_per_class=args.ipc).width
-        eval_cfg = eval_config(args).replace(width=width)
+        eval_cfg = eval_config(args, width=width)
         rows = [run_one(data_cache, dataset, args.ipc, k, args.steps, eval_cfg)
                 for k in [None, *sorted(args.supports)]]
         meta = {"dataset": dataset, "ipc": args.ipc, "machine": machine(), "protocol_version": PROTOCOL_VERSION,

@@ -349,3 +349,11 @@ def test_every_script_evaluates_with_the_same_defaults(tmp_path):
         width=32, num_models=2) == common.CPU_EVAL
     path = common.write_results(tmp_path, "x", {"a": 1}, "# x")
     assert json.loads(path.read_text()) == {"a": 1} and (tmp_path / "x.md").read_text() == "# x\n"
+
+
+def test_a_script_whose_networks_take_the_distillation_width_offers_no_width_to_ignore():
+    p = argparse.ArgumentParser()
+    common.add_eval_args(p, width=False)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--eval-width", "64"])
+    assert common.eval_config(p.parse_args([]), width=48).width == 48

@@ -13,12 +13,11 @@ import dataclasses
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 import jax
 
-from frepo_lite import sharding
+from frepo_lite import cost, sharding
 from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.distill import init_state, make_step
 from frepo_lite.stored import RESULTS_DIR
@@ -79,20 +78,14 @@ def write_results(folder: Path, stem: str, payload, markdown: str) -> Path:
 
 def ms_per_step(data, cfg, warmup: int, steps: int, devices=None) -> float:
     """Mean wall time (ms) of FRePo's compiled step over `steps` steps after `warmup` (compile excluded), the
-    state carried from step to step as in a run (frepo_lite.cost.measure keeps the best of calls on one state
-    instead), on `devices` (default: all visible; several: the real batch split across them)."""
+    state carried from step to step as in a run (frepo_lite.cost.seconds_per_call), on `devices` (default:
+    all visible; several: the real batch split across them)."""
     mesh, place = sharding.placement(devices)
     step = make_step(data, cfg, mesh)
     state = jax.device_put(init_state(data, cfg), place)
     x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
-    for _ in range(warmup):
-        state, _ = step(state, x, y)
-    jax.block_until_ready(state.images)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        state, _ = step(state, x, y)
-    jax.block_until_ready(state.images)
-    return 1000 * (time.perf_counter() - t0) / steps
+    seconds, _ = cost.seconds_per_call(lambda s: step(s, x, y)[0], state, steps, warmup)
+    return 1000 * seconds
 
 
 def trial_config(ipc: int, changes: dict):

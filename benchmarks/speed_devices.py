@@ -23,22 +23,10 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 from common import RESULTS
 
 CONFIGS = {"cpu-ipc10": "cpu", "paper": "paper"}  # name -> preset, at 10 images/class of MNIST
-
-
-def timed(fn, repeats: int) -> float:
-    """Seconds per call of fn() (which returns something to block on), after one warm-up call."""
-    import jax
-    jax.block_until_ready(fn())
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        out = fn()
-    jax.block_until_ready(out)
-    return (time.perf_counter() - t0) / repeats
 
 
 def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_widths: list[int],
@@ -49,6 +37,7 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     from frepo_lite import evaluate as E
     from frepo_lite import sharding
     from frepo_lite.configs import preset
+    from frepo_lite.cost import seconds_per_call
     from frepo_lite.data import load_dataset
     from common import ms_per_step
 
@@ -65,8 +54,9 @@ def measure(configs: list[str], warmup: int, steps: int, networks: int, eval_wid
     for width in eval_widths:
         cfg = E.EvalConfig(width=width, steps=eval_steps)
         _, train, train_many, _ = E._trainer_for(images, data, cfg)
-        sequential = timed(lambda: [train(k, images, labels) for k in keys], 1)
-        parallel = timed(lambda: train_many(keys, images, labels, mesh), 1)
+        # one warm-up call (the compile), then one timed call of each path
+        sequential, _ = seconds_per_call(lambda _: [train(k, images, labels) for k in keys], None, 1, warmup=1)
+        parallel, _ = seconds_per_call(lambda _: train_many(keys, images, labels, mesh), None, 1, warmup=1)
         out["eval"][str(width)] = {"sequential_ms_per_step": sequential / eval_steps * 1000,
                                    "parallel_ms_per_step": parallel / eval_steps * 1000,
                                    "networks": networks, "steps": eval_steps, "support": len(images)}

@@ -20,11 +20,11 @@ paper configuration can be measured on its own.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import resource
 import subprocess
 import sys
-import time
 
 from common import RESULTS
 from frepo_lite.protocol import PROTOCOL_VERSION
@@ -34,7 +34,7 @@ CONFIGS = {"paper": ("paper", 10), "cpu-ipc1": ("cpu", 1), "cpu-ipc10": ("cpu", 
 
 
 def straightforward_step_fn(data, cfg):
-    """The three-call step with host-side batches: (step(state) -> state, leaf(state) -> array, state)."""
+    """The three-call step with host-side batches: (step(state) -> state, the first state)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -91,16 +91,17 @@ def straightforward_step_fn(data, cfg):
             pool_opt[i], counters[i] = adam.init(pool[i]["params"]), 0
         return state
 
-    return step, lambda s: s["images"], state
+    return step, state
 
 
 def compiled_step_fn(data, cfg):
+    """frepo_lite's one compiled step: (step(state) -> state, the first state)."""
     import jax
 
     from frepo_lite import distill as D
     step = D.make_step(data, cfg)
     x, y = jax.device_put(data.x_train), jax.device_put(data.y_train)
-    return (lambda s: step(s, x, y)[0]), (lambda s: s.images), D.init_state(data, cfg)
+    return (lambda s: step(s, x, y)[0]), D.init_state(data, cfg)
 
 
 VARIANTS = ("straightforward", "three_calls_our_conv", "compiled")
@@ -112,6 +113,7 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
     import jax
 
     from frepo_lite import models
+    from frepo_lite.cost import seconds_per_call
     from frepo_lite.data import load_dataset
     from frepo_lite.configs import preset
 
@@ -121,22 +123,13 @@ def measure(variant: str, config: str, warmup: int, steps: int) -> dict:
     preset_name, ipc = CONFIGS[config]
     cfg = preset(preset_name, images_per_class=ipc)
     make = compiled_step_fn if variant == "compiled" else straightforward_step_fn
-    step_fn, leaf, state = make(data, cfg)
-    t0 = time.perf_counter()
-    state = step_fn(state)
-    jax.block_until_ready(leaf(state))
-    first = time.perf_counter() - t0
-    for _ in range(warmup):
-        state = step_fn(state)
-    jax.block_until_ready(leaf(state))
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        state = step_fn(state)
-    jax.block_until_ready(leaf(state))
-    ms = (time.perf_counter() - t0) / steps * 1000
+    step_fn, state = make(data, cfg)
+    first, state = seconds_per_call(step_fn, state, 1)  # the first step: its compilation included
+    seconds, state = seconds_per_call(step_fn, state, steps, warmup)
+    ms = seconds * 1000
     device_stats = jax.local_devices()[0].memory_stats() or {}  # None on the CPU backend
     return {"variant": variant, "config": config, "ms_per_step": ms, "first_step_s": first,
-            "warmup_steps": warmup, "timed_steps": steps,
+            "warmup_steps": warmup, "timed_steps": steps, "date": datetime.date.today().isoformat(),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "peak_device_mb": device_stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in device_stats else None,
             "width": cfg.width,
@@ -178,7 +171,8 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
                      f"{a[mem_key]:.0f} / {b[mem_key]:.0f} MB |")
     timed = ", ".join(f"{c} {r['timed_steps']} after {r['warmup_steps']}" for c in complete
                       for r in rows if r["config"] == c and r["variant"] == "compiled")
-    lines += ["", f"Machine: {machine}; protocol version {PROTOCOL_VERSION}; mean over the timed steps after warm-up steps ({timed}), "
+    dates = ", ".join(sorted({r["date"] for r in rows}))
+    lines += ["", f"Machine: {machine}; measured {dates}; protocol version {PROTOCOL_VERSION}; mean over the timed steps after warm-up steps ({timed}), "
               "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
               "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "
                               "resident MNIST arrays included." if on_device else

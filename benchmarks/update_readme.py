@@ -27,7 +27,7 @@ NOTEBOOKS = {
     "03_frepo": "the full algorithm, one step written out and checked against the compiled one; 10 images/class; "
                 "learned labels read from the data; evaluation vs a random subset; an ablation of labels, m and K "
                 "with its noise, read on the validation split; export; snapshot viewer",
-    "04_cross_architecture_transfer": "seven evaluation architectures and their sizes; one set per pool architecture "
+    "04_cross_architecture_transfer": "six evaluation architectures (ResNet-18 a parameter away) and their sizes; one set per pool architecture "
                                       "(Conv-BN, Conv-IN, Conv-NN) side by side; instance norm written by hand; the "
                                       "transfer matrix with verdicts against the noise; why one architecture per pool; "
                                       "the benchmark's 10 img/cls matrix read the same way",
@@ -143,16 +143,12 @@ def main() -> None:
                   + "\n\n".join(f"**{name}**\n\n" + measured(f"labels_{key}.md").split("\n\nReproduce")[0]
                                 .split("\n\n", 1)[1] for key, name in DATASETS),
         "SPEED": "### Speed of one FRePo step\n\nOn a 2-core CPU:\n\n" + measured("step_speed.md")
-                 + "\n\nOn one GPU:\n\n" + measured("step_speed_gpu.md")
-                 + "\n\nBoth tables were measured with protocol version 1's step, which differs from today's in "
-                 "the reset rule and the KRR's fallback check (the same arithmetic per step). "
-                 "`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --configs paper --warmup 1 "
-                 "--steps 3` and `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5` reproduce the CPU table; "
-                 "`python benchmarks/speed_step.py --warmup 20 --steps 300` on a GPU machine the GPU one. On the "
-                 "CPU the gain comes from frepo_lite's convolution, whose kernel gradient is one matrix product "
-                 "(XLA:CPU's own is 4-5x slower than the convolution); on the GPU, where the convolution is XLA's "
-                 "in every variant, it comes from the single compiled program with the training set resident on "
-                 "the device (details in [`benchmarks/README.md`](benchmarks/README.md)).",
+                 + "\n\nThe gain comes from frepo_lite's convolution, whose kernel gradient is one matrix product "
+                 "(XLA:CPU's own is several times slower than the convolution), not from fusing the step into one "
+                 "program: on a CPU the arithmetic is the whole cost. On a GPU, where every variant runs XLA's "
+                 "convolution, fusion is what would remain; `python benchmarks/speed_step.py --warmup 20 --steps 300` "
+                 "on a GPU machine measures it (`frepo_lite/results/step_speed_gpu.md`). Details in "
+                 "[`benchmarks/README.md`](benchmarks/README.md).",
     }
     optional = {"TRANSFER": transfer_block(), "CONTINUAL": results_block("continual", "Continual learning (paper Sec. 5.1)"),
                 "MEMBERSHIP": results_block("membership", "Membership inference (paper Sec. 5.2, Tables 4 and 6)"),

@@ -21,6 +21,20 @@ def test_measure_times_the_compiled_call():
     assert 0 < c.temp_bytes < c.bytes and c.temp_mb == pytest.approx(c.temp_bytes / 2**20)
 
 
+def test_seconds_per_call_carries_the_state_and_times_only_the_calls_after_the_warm_up():
+    import time
+
+    def step(state):
+        time.sleep(0.3 if state == 0 else 0.02)  # the first call is slow, as a compiling call is
+        return state + 1
+
+    seconds, state = cost.seconds_per_call(step, 0, calls=4, warmup=1)
+    assert state == 5  # warm-up and timed calls, each fed the state the one before returned
+    assert 0.02 <= seconds < 0.1  # the mean of the timed calls: the slow warm-up call is not among them
+    first, _ = cost.seconds_per_call(step, 0, calls=1)
+    assert first >= 0.3
+
+
 def test_frepo_parts_compute_the_pieces_of_a_step(toy):
     pieces = cost.frepo_step_parts(toy, TINY)
     assert set(pieces) == {"whole step", *cost.PARTS}

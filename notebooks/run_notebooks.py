@@ -122,12 +122,9 @@ if "google.colab" in sys.modules:
 
 
 def runtime_sentence(entry: dict) -> str:
-    """What the first cell says of a notebook's cost, from its runtimes.json entry (a run recorded before peak
-    memory and dates were recorded says so)."""
-    peak = (f"peak memory {entry['peak_memory_mb']} MB" if "peak_memory_mb" in entry
-            else "peak memory not yet recorded")
-    when = entry.get("date", "date not recorded")
-    return (f"<!-- runtime -->Runtime with the defaults: {entry['minutes']} min, {peak} ({entry['machine']}, {when}; "
+    """What the first cell says of a notebook's cost, from its runtimes.json entry."""
+    return (f"<!-- runtime -->Runtime with the defaults: {entry['minutes']} min, peak memory "
+            f"{entry['peak_memory_mb']} MB ({entry['machine']}, {entry['date']}; "
             "`notebooks/runtimes.json`; these machines differ in speed by up to 3 times from day to day)."
             "<!-- /runtime -->")
 
@@ -144,9 +141,9 @@ def front_matter(nb: nbformat.NotebookNode, name: str, url: str, runtime: dict |
     return nb
 
 
-def run(path: Path, parameters: dict, out: Path | None) -> tuple[float, int]:
+def run(path: Path, parameters: dict, out: Path | None) -> tuple[float, int, list[tuple[float, int]]]:
     """Execute the notebook in a process of its own: (wall seconds, peak resident memory in MB of the largest
-    process of that run, its kernel)."""
+    process of that run (its kernel), and (unix time, kernel's resident MB) sampled every half second)."""
     target = (out / path.name) if out else path
     with tempfile.TemporaryDirectory() as scratch:
         t0 = time.perf_counter()
@@ -155,13 +152,45 @@ def run(path: Path, parameters: dict, out: Path | None) -> tuple[float, int]:
                 "progress_bar=False)")
         args = json.dumps({"path": str(path), "target": str(target), "parameters": parameters, "cwd": scratch})
         process = subprocess.Popen([sys.executable, "-c", code, args])
-        # wait4's usage covers the process and the children it waited for (the kernel): ru_maxrss is the largest
-        _, status, usage = os.wait4(process.pid, 0)
+        samples = []
+        while True:
+            # wait4's usage covers the process and the children it waited for (the kernel): ru_maxrss is the largest
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            samples.append((time.time(), kernel_rss_mb(process.pid)))
+            time.sleep(0.5)
         process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - t0
     if process.returncode != 0:
         raise SystemExit(f"{path.name} failed (exit code {process.returncode}); its output is in {target}")
-    return seconds, round(usage.ru_maxrss / 1024)
+    return seconds, round(usage.ru_maxrss / 1024), samples
+
+
+def kernel_rss_mb(pid: int) -> int:
+    """The largest resident set (MB) among the processes that pid started (the kernel), 0 if none yet."""
+    import psutil
+
+    try:
+        return max((c.memory_info().rss >> 20 for c in psutil.Process(pid).children(recursive=True)), default=0)
+    except psutil.Error:
+        return 0
+
+
+def cell_profile(nb: nbformat.NotebookNode, samples: list[tuple[float, int]], k: int = 6) -> str:
+    """The k slowest cells of an executed notebook (papermill's per-cell times), each with the largest kernel
+    memory sampled while it ran, then the cell where memory peaked, one per line."""
+    rows = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("papermill", {})
+        if not meta.get("start_time") or not meta.get("end_time"):
+            continue
+        start, end = (datetime.datetime.fromisoformat(meta[key]).replace(tzinfo=datetime.timezone.utc).timestamp()
+                      for key in ("start_time", "end_time"))
+        peak = max((mb for t, mb in samples if start - 0.5 <= t <= end + 0.5), default=0)
+        rows.append((meta.get("duration") or 0.0, peak, i, cell.source.split("\n")[0][:60]))
+    show = sorted(rows, reverse=True)[:k] + [max(rows, key=lambda r: r[1])] if rows else []
+    return "\n".join(f"    cell {i:2d}: {seconds:5.0f} s, peak {peak:5d} MB  {line}" for seconds, peak, i, line in show)
 
 
 def main(argv=None):
@@ -191,8 +220,10 @@ def main(argv=None):
         args.out.mkdir(parents=True, exist_ok=True)
     for path in notebooks(args.select):
         print(f"running {path.name} {parameters or ''}", flush=True)
-        seconds, peak_mb = run(path, parameters, args.out)
-        print(f"  {seconds / 60:.1f} min, peak memory {peak_mb} MB", flush=True)
+        seconds, peak_mb, samples = run(path, parameters, args.out)
+        executed = nbformat.read((args.out or path.parent) / path.name, as_version=4)
+        print(f"  {seconds / 60:.1f} min, peak memory {peak_mb} MB; the slowest cells, then the one where the "
+              f"memory peaked:\n{cell_profile(executed, samples)}", flush=True)
         if args.out is None:
             times[path.name] = {"minutes": round(seconds / 60, 1), "peak_memory_mb": peak_mb,
                                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -143,11 +143,8 @@ def main() -> None:
                   + "\n\n".join(f"**{name}**\n\n" + measured(f"labels_{key}.md").split("\n\nReproduce")[0]
                                 .split("\n\n", 1)[1] for key, name in DATASETS),
         "SPEED": "### Speed of one FRePo step\n\nOn a 2-core CPU:\n\n" + measured("step_speed.md")
-                 + "\n\nThe gain comes from frepo_lite's convolution, whose kernel gradient is one matrix product "
-                 "(XLA:CPU's own is several times slower than the convolution), not from fusing the step into one "
-                 "program: on a CPU the arithmetic is the whole cost. On a GPU, where every variant runs XLA's "
-                 "convolution, fusion is what would remain; `python benchmarks/speed_step.py --warmup 20 --steps 300` "
-                 "on a GPU machine measures it (`frepo_lite/results/step_speed_gpu.md`). Details in "
+                 + "\n\nA speed-up below 1 means the single compiled step was the slower. What the columns say, "
+                 "and how to measure on a GPU (no GPU table is committed), is in "
                  "[`benchmarks/README.md`](benchmarks/README.md).",
     }
     optional = {"TRANSFER": transfer_block(), "CONTINUAL": results_block("continual", "Continual learning (paper Sec. 5.1)"),

@@ -171,7 +171,7 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
                      f"{a[mem_key]:.0f} / {b[mem_key]:.0f} MB |")
     timed = ", ".join(f"{c} {r['timed_steps']} after {r['warmup_steps']}" for c in complete
                       for r in rows if r["config"] == c and r["variant"] == "compiled")
-    dates = ", ".join(sorted({r.get("date", "date not recorded") for r in rows}))
+    dates = ", ".join(sorted({r["date"] for r in rows}))
     lines += ["", f"Machine: {machine}; measured {dates}; protocol version {PROTOCOL_VERSION}; mean over the timed steps after warm-up steps ({timed}), "
               "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
               "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "

@@ -198,7 +198,8 @@ def sweep(dataset: Dataset, points: list[tuple], repeats: int = 3, max_seconds: 
     'temp_mb'[, 'parts': {name: {'ms', 'mb', 'temp_mb'}}]} per point, FRePo's parts measured for the labels
     in parts_of. A label's series stops (its later points are left out) once a point takes more than
     max_seconds per call, or at the first point whose compiled program needs more than max_bytes (that point
-    is left out too, never run: "it does not fit")."""
+    is left out too, never run: "it does not fit"). After each point every compiled program is released
+    (release_compiled: JAX's caches too, so a caller's own jitted functions compile again on their next call)."""
     from tqdm.auto import tqdm
 
     rows, too_slow = [], set()

@@ -30,7 +30,7 @@ def test_seconds_per_call_carries_the_state_and_times_only_the_calls_after_the_w
 
     seconds, state = cost.seconds_per_call(step, 0, calls=4, warmup=1)
     assert state == 5  # warm-up and timed calls, each fed the state the one before returned
-    assert 0.02 <= seconds < 0.1  # the mean of the timed calls: the slow warm-up call is not among them
+    assert 0.02 <= seconds < 0.06  # the mean of the timed calls: the slow warm-up call is not among them
     first, _ = cost.seconds_per_call(step, 0, calls=1)
     assert first >= 0.3
 

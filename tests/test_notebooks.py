@@ -182,12 +182,7 @@ def test_the_notebooks_import_only_the_packages_declared_dependencies():
     assert not undeclared, sorted(undeclared)
 
 
-# Known to break the limits, each with what remains to be done; strict: the mark must go once the record meets them.
-OVER_THE_LIMITS = {"08_training_cost.ipynb": "peaks at 2071 MB in Section 5 (accuracy against time); issue 32"}
-
-
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=OVER_THE_LIMITS[p.name]))
-                                  if p.name in OVER_THE_LIMITS else p for p in NOTEBOOKS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_each_notebooks_committed_run_is_recorded(path):
     """runtimes.json holds each notebook's last run with its defaults on the 2-core machine: its date, its
     minutes (at most MAX_MINUTES) and the peak resident memory of its kernel (under MAX_MEMORY_MB: Binder)."""

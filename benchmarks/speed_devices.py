@@ -18,6 +18,7 @@ choice from the evaluation rows on one device.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -90,7 +91,7 @@ def markdown(runs: list[dict], meta: dict) -> str:
     forced = ("The devices are forced host devices (`XLA_FLAGS=--xla_force_host_platform_device_count=N`) "
               "sharing the same CPU cores. " if base["backend"] == "cpu" else "")
     note = f" {meta['note']}" if meta.get("note") else ""
-    lines += ["", f"Machine: {meta['machine']}.{note} {forced}Compile excluded; FRePo: mean over "
+    lines += ["", f"Machine: {meta['machine']}; measured {meta['date']}.{note} {forced}Compile excluded; FRePo: mean over "
               f"{base['frepo'][frepo[0]]['steps']} steps after {base['frepo'][frepo[0]]['warmup']} "
               f"(per config); evaluation: one timed call of {base['eval'][evals[0]]['steps']} steps after a "
               "warm-up call.", "", f"Reproduce: `{meta['command']}`."]
@@ -123,7 +124,7 @@ def main(argv=None) -> None:
         runs.append(json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))[6:]))
         print(json.dumps(runs[-1]), flush=True)
     meta = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-                       f"jax {runs[0]['jax']}", "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_devices.py "
+                       f"jax {runs[0]['jax']}", "date": datetime.date.today().isoformat(), "command": "FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_devices.py "
             + " ".join(sys.argv[1:] if argv is None else argv)}
     RESULTS.mkdir(exist_ok=True)
     stem = f"devices_{runs[0]['backend']}"

@@ -172,6 +172,10 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
     timed = ", ".join(f"{c} {r['timed_steps']} after {r['warmup_steps']}" for c in complete
                       for r in rows if r["config"] == c and r["variant"] == "compiled")
     dates = ", ".join(sorted({r["date"] for r in rows}))
+    runs = {}  # (warm-up, timed steps) -> the configurations measured so, one command each
+    for c in complete:
+        r = next(r for r in rows if r["config"] == c and r["variant"] == "compiled")
+        runs.setdefault((r["warmup_steps"], r["timed_steps"]), []).append(c)
     lines += ["", f"Machine: {machine}; measured {dates}; protocol version {PROTOCOL_VERSION}; mean over the timed steps after warm-up steps ({timed}), "
               "compile excluded. Speed-up: straightforward / compiled; of which fusion: (3 calls, our conv) / "
               "compiled. " + ("Peak device memory: the allocator's peak bytes in use on the accelerator, the "
@@ -180,8 +184,9 @@ def write_results(rows: list[dict], stem: str, machine: str) -> None:
               "Reproduce: " + (f"`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --warmup "
                                f"{rows[0]['warmup_steps']} --steps {rows[0]['timed_steps']}` on a GPU machine."
                                if on_device else
-                               "`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py --configs paper "
-                               "--warmup 1 --steps 3`, then `... --configs cpu-ipc1 cpu-ipc10 --warmup 1 --steps 5`.")]
+                               " then ".join(f"`FREPO_DATA_DIR=../shared/datasets python benchmarks/speed_step.py "
+                                             f"--configs {' '.join(cs)} --warmup {w} --steps {n}`"
+                                             for (w, n), cs in runs.items()) + ".")]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps({"machine": machine, "protocol_version": PROTOCOL_VERSION,
                                                       "rows": rows}, indent=1))

@@ -9,7 +9,7 @@ files), ``bptt`` (unrolled meta-gradients, for comparison),
 (figures and widgets), ``labels`` (learned-label statistics), ``transfer`` (cross-architecture evaluation),
 ``continual`` (replay buffers, class-incremental learning), ``privacy`` (membership-inference attacks),
 ``cost`` (time and memory of compiled steps), ``protocol`` (the protocol version and the paper's numbers),
-``exercises`` (the notebooks' self-checks), ``cli`` (the command line).
+``exercises`` (the notebooks' self-checks), ``grading`` (what the course's hidden tests use), ``cli`` (the command line).
 """
 __version__ = "0.1.0"
 

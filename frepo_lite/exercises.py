@@ -3,7 +3,8 @@
 Each ``check_*`` runs your function on small inputs of its own, compares the result with a reference
 computed here and returns nothing: a correct answer prints one line starting with ``correct:``, a wrong
 one raises an AssertionError that names the case, the expected and the obtained values and, where it
-recognises it, the likely mistake.
+recognises it, the likely mistake. A check that draws its inputs at random takes ``seed``: 0 (the default)
+gives the notebook's self-check, another value other inputs (the course's hidden tests use 1).
 """
 from __future__ import annotations
 
@@ -58,9 +59,9 @@ def _ok(message: str) -> None:
 
 # notebook 00 ----------------------------------------------------------------------------------------
 
-def check_to_pixels(fn) -> None:
+def check_to_pixels(fn, seed: int = 0) -> None:
     """fn(x (n,H,W,C), mean (C,), std (C,)) -> (n,H,W,C) pixels: undo x = (pixels - mean) / std, clip to [0, 1]."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(0 + 1000 * seed)
     mean, std = np.array([0.45, 0.35, 0.6]), np.array([0.2, 0.3, 0.15])
     x = rng.normal(size=(4, 5, 5, 3))
     x[0, 0, 0], x[1, 1, 1] = 50.0, -50.0  # far outside the pixel range on both sides: must be clipped
@@ -74,9 +75,9 @@ def check_to_pixels(fn) -> None:
     _ok("standardised images map back to pixels in [0, 1]")
 
 
-def check_label_classes(fn) -> None:
+def check_label_classes(fn, seed: int = 0) -> None:
     """fn(labels (n,C)) -> (n,) the class each (learned) label row favours."""
-    labels = np.random.default_rng(1).normal(size=(20, 10))
+    labels = np.random.default_rng(1 + 1000 * seed).normal(size=(20, 10))
     _close(fn(labels), labels.argmax(-1), "label_classes", rtol=0.0, mistakes={
         "the index of the smallest score (argmin), not the largest": labels.argmin(-1),
         "the largest scores themselves, not their positions": labels.max(-1),
@@ -85,7 +86,7 @@ def check_label_classes(fn) -> None:
     _ok("each label's class is the argmax of its row")
 
 
-def check_numpy_loader(fn) -> None:
+def check_numpy_loader(fn, seed: int = 0) -> None:
     """fn(path) -> (pixels (n,H,W,C) in [0,1], labels (n,C)) read from an exported set with numpy alone; a
     set with ZCA whitening is refused with an error.
 
@@ -95,7 +96,7 @@ def check_numpy_loader(fn) -> None:
     from .data import DatasetInfo, Preprocessing
     from .export import build_metadata, save_distilled
 
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(2 + 1000 * seed)
     mean, std = np.array([0.45, 0.35, 0.6], np.float32), np.array([0.2, 0.3, 0.15], np.float32)
     pre = Preprocessing(mean=mean, std=std)
     x = (3.0 * rng.normal(size=(5, 6, 6, 3))).astype(np.float32)  # many pixels fall outside [0, 1]
@@ -205,27 +206,27 @@ def _intermediate_shapes(fn, x_s, y_s, x_t, lam) -> list:
     return shapes
 
 
-def check_dual_ridge(fn) -> None:
+def check_dual_ridge(fn, seed: int = 0) -> None:
     """fn(x_s (n,d), y_s (n,C), x_t (m,d), lam) -> (m,C): ridge predictions computed in the dual.
 
     The predictions must equal the primal x_t (x_s^T x_s + lam I)^-1 x_s^T y_s for n < d and n > d, and
     when d > n no d x d matrix may be formed: only the n x n system (x_s x_s^T + lam I) alpha = y_s.
     """
-    for seed, (n, d, lam) in enumerate(((12, 30, 0.5), (12, 30, 4.0), (40, 8, 0.5))):
-        x_s, y_s, x_t = (a.astype(np.float64) for a in _ridge_problem(seed, n, d))
+    for case, (n, d, lam) in enumerate(((12, 30, 0.5), (12, 30, 4.0), (40, 8, 0.5))):
+        x_s, y_s, x_t = (a.astype(np.float64) for a in _ridge_problem(case + 1000 * seed, n, d))
         primal = x_t @ np.linalg.solve(x_s.T @ x_s + lam * np.eye(d), x_s.T @ y_s)
         k, k_ts = x_s @ x_s.T, x_t @ x_s.T
         dual = lambda a: k_ts @ np.linalg.lstsq(a, y_s, rcond=None)[0]  # noqa: E731
         first = np.zeros((n, n))
         first[0, 0] = lam
-        _close(fn(*_ridge_problem(seed, n, d), lam), primal, f"dual ridge (n={n}, d={d}, lam={lam})", rtol=1e-4,
+        _close(fn(*_ridge_problem(case + 1000 * seed, n, d), lam), primal, f"dual ridge (n={n}, d={d}, lam={lam})", rtol=1e-4,
                mistakes={"lam is missing: solve(K, y_s) instead of solve(K + lam I, y_s)": dual(k),
                          "lam is added to the first diagonal entry only": dual(k + first),
                          "lam is added to every entry of K, not to its diagonal (K + lam, not K + lam I)":
                              dual(k + lam)},
                hint="Expected x_t x_s^T (x_s x_s^T + lam I)^-1 y_s.")
     n, d = 12, 30
-    for shape in _intermediate_shapes(fn, *_ridge_problem(0, n, d), 0.5):
+    for shape in _intermediate_shapes(fn, *_ridge_problem(0 + 1000 * seed, n, d), 0.5):
         if sum(size == d for size in shape) >= 2:
             raise AssertionError(
                 f"dual ridge (n={n}, d={d}): the predictions are right, but your function formed a d x d matrix "
@@ -234,9 +235,9 @@ def check_dual_ridge(fn) -> None:
     _ok("the dual solution equals the primal ridge solution for n < d and n > d, with only n x n systems")
 
 
-def check_regularizer(fn) -> None:
+def check_regularizer(fn, seed: int = 0) -> None:
     """fn(k_ss (n,n), lambda0) -> lambda = lambda0 * trace(K_ss) / n, a scalar."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(3 + 1000 * seed)
     cases = {}
     for n, d in ((7, 11), (3, 5), (20, 4)):
         f = rng.normal(size=(n, d))
@@ -255,9 +256,9 @@ def check_regularizer(fn) -> None:
     _ok("lambda scales with the kernel, so the same lambda0 works for any feature scale")
 
 
-def check_conjugate_kernel(fn) -> None:
+def check_conjugate_kernel(fn, seed: int = 0) -> None:
     """fn(f1 (n1,d), f2 (n2,d)) -> (n1,n2) inner products of feature vectors, K[i, j] = f1[i] . f2[j]."""
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(4 + 1000 * seed)
     f1, g1, f2 = rng.normal(size=(5, 9)), rng.normal(size=(5, 9)), rng.normal(size=(3, 9))
     for name, a, b in (("f1 (5,9), f2 (5,9)", f1, g1), ("f1 (5,9), f2 (3,9)", f1, f2)):
         mistakes = {"the transpose f2 @ f1.T: rows must index f1": b @ a.T,
@@ -272,11 +273,11 @@ def check_conjugate_kernel(fn) -> None:
 
 # notebook 02 ----------------------------------------------------------------------------------------
 
-def check_krr_loss(fn) -> None:
+def check_krr_loss(fn, seed: int = 0) -> None:
     """fn(f_s (n,d), y_s (n,C), f_t (m,d), y_t (m,C), lambda0) -> scalar KRR loss (FRePo Eq. 2, no margin):
     0.5 * mean over the m targets of ||K_ts (K_ss + lambda I)^-1 y_s - y_t||^2, lambda = lambda0 tr(K_ss) / n."""
-    f_s, y_s, f_t = _ridge_problem(5, 6, 20)
-    y_t = np.random.default_rng(6).normal(size=(5, 3)).astype(np.float32)
+    f_s, y_s, f_t = _ridge_problem(5 + 1000 * seed, 6, 20)
+    y_t = np.random.default_rng(6 + 1000 * seed).normal(size=(5, 3)).astype(np.float32)
     k_ss, k_ts = f_s.astype(np.float64) @ f_s.T, f_t.astype(np.float64) @ f_s.T
 
     def residual(lam):
@@ -347,6 +348,51 @@ def check_truncation_cost(fn) -> None:
     _ok(f"full BPTT keeps every inner step: about {per_step / 1e6:.2g} MB more per unrolled step")
 
 
+def check_meta_step(fn, seed: int = 0) -> None:
+    """fn(features, x_s (n,h), y_s (n,C), x_t (m,h), y_t (m,C), lambda0, lr, krr_loss) -> (x_s', y_s'): one step
+    of gradient descent with step size lr on krr_loss(features(x_s), y_s, features(x_t), y_t, lambda0) (the
+    check passes check_krr_loss's loss) with respect to the images x_s and the labels y_s together."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(11 + 1000 * seed)
+    w1, w2 = (jnp.asarray(rng.normal(size=s) / np.sqrt(s[0]), jnp.float32) for s in ((4, 16), (16, 8)))
+    features = lambda x: jnp.tanh(x @ w1) @ w2  # noqa: E731  a tiny network: (k, 4) -> (k, 8)
+    x_s, y_s = (jnp.asarray(rng.normal(size=s), jnp.float32) for s in ((6, 4), (6, 3)))
+    x_t, y_t = (jnp.asarray(rng.normal(size=s), jnp.float32) for s in ((10, 4), (10, 3)))
+    lambda0, lr = 0.1, 0.5
+
+    def loss(xs, ys, frozen_lambda=False):
+        f_s, f_t = features(xs), features(x_t)
+        k_ss = f_s @ f_s.T
+        lam = lambda0 * jnp.trace(jax.lax.stop_gradient(k_ss) if frozen_lambda else k_ss) / len(k_ss)
+        pred = f_t @ f_s.T @ jnp.linalg.solve(k_ss + lam * jnp.eye(len(k_ss)), ys)
+        return 0.5 * jnp.mean(jnp.sum((pred - y_t) ** 2, -1))
+
+    g_x, g_y = jax.grad(loss, argnums=(0, 1))(x_s, y_s)
+    frozen_x, _ = jax.grad(lambda a, b: loss(a, b, True), argnums=(0, 1))(x_s, y_s)
+    def krr_loss(f_s, y, f_t, y_t, l0):  # check_krr_loss's loss, written out (a hidden test hides the package's)
+        k_ss = f_s @ f_s.T
+        pred = f_t @ f_s.T @ jnp.linalg.solve(k_ss + l0 * jnp.trace(k_ss) / len(k_ss) * jnp.eye(len(k_ss)), y)
+        return 0.5 * jnp.mean(jnp.sum((pred - y_t) ** 2, -1))
+
+    got = fn(features, x_s, y_s, x_t, y_t, lambda0, lr, krr_loss)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        raise AssertionError(f"meta step: expected a pair (new images, new labels), got {type(got).__name__}")
+    _close(got[0], x_s - lr * g_x, "meta step, the new images", rtol=1e-3, mistakes={
+        "the images did not move: differentiate the loss with respect to the images too": x_s,
+        "a step up the gradient (x + lr * grad): descent subtracts it": x_s + lr * g_x,
+        "lambda was held fixed in the gradient: lambda0 tr(K_ss)/n depends on the images too, so the gradient "
+        "flows through it": x_s - lr * frozen_x,
+        "the step size is missing (x - grad)": x_s - g_x,
+    }, hint="Expected x_s - lr * d(loss)/d(x_s), the loss of the KRR prediction from features(x_s).")
+    _close(got[1], y_s - lr * g_y, "meta step, the new labels", rtol=1e-3, mistakes={
+        "the labels did not move: differentiate the loss with respect to the labels too (argnums=(0, 1))": y_s,
+        "a step up the gradient (y + lr * grad): descent subtracts it": y_s + lr * g_y,
+    }, hint="Expected y_s - lr * d(loss)/d(y_s).")
+    _ok("one gradient step on images and labels through the KRR meta-loss")
+
+
 # notebook 03 ----------------------------------------------------------------------------------------
 
 def check_label_init(fn) -> None:
@@ -365,9 +411,9 @@ def check_label_init(fn) -> None:
     _ok("labels start centred and scaled by 1/sqrt(C/10)")
 
 
-def check_margin_loss(fn) -> None:
+def check_margin_loss(fn, seed: int = 0) -> None:
     """fn(labels (n,C)) -> mean_i(-min(top1_i - top2_i, 1/C)), FRePo's label regulariser, a scalar."""
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(8 + 1000 * seed)
     for c in (10, 4):
         labels = rng.normal(scale=0.05, size=(8, c))
         labels[np.arange(4), rng.integers(0, c, 4)] += 0.6  # half the rows have a gap beyond 1/C
@@ -397,11 +443,68 @@ def check_pool_offsets(fn) -> None:
     _ok("pool models start at evenly spaced ages, so one is always young and one nearly reset")
 
 
+def _pool_step_reference(models, ages, i, K, train, init):
+    models, ages = list(models), np.array(ages, copy=True)
+    models[i], ages[i] = train(models[i]), ages[i] + 1
+    if ages[i] > K:
+        models[i], ages[i] = init(), 0
+    return models, ages
+
+
+def check_pool_step(fn, seed: int = 0) -> None:
+    """fn(models (list of m), ages (m,) ints, i, K, train, init) -> (new models (list of m), new ages (m,)):
+    model i takes one training step (train(model) -> model) and ages by one; past K steps (age > K) it is
+    replaced by a fresh one (init() -> model) of age 0; the others are unchanged, and so are the inputs."""
+    train = lambda p: p + 1.0  # noqa: E731  toy models: a number; a training step adds 1
+    init = lambda: -100.0  # noqa: E731  a fresh model
+    K = 5
+
+    def call(models, ages, i):
+        models_in, ages_in = list(models), np.array(ages, copy=True)
+        got = fn(models_in, ages_in, i, K, train, init)
+        if list(models_in) != list(models) or not np.array_equal(ages_in, ages):
+            raise AssertionError("pool step: your function changed the lists it was given; return new ones (the "
+                                 "caller keeps the old pool, e.g. to compare)")
+        return list(got[0]), np.asarray(got[1])
+
+    for models, ages, i, case in (([0.0, 3.0, 7.0], [0, 3, 5], 1, "a model below K"),
+                                  ([0.0, 3.0, 7.0], [0, 3, 4], 2, "a model reaching age K"),
+                                  ([0.0, 3.0, 7.0], [0, 3, 5], 2, "a model past K")):
+        want_models, want_ages = _pool_step_reference(models, ages, i, K, train, init)
+        got_models, got_ages = call(models, ages, i)
+        ages_now = np.array(ages) + 1
+        _close(got_ages, want_ages, f"pool step, ages ({case}; K={K})", rtol=0.0, mistakes={
+            "every model aged: only the sampled model i takes a step": np.where(
+                np.arange(len(ages)) == i, want_ages, ages_now),
+            "the model is reset once its age reaches K (>=): ages run 0..K, so it is reset only past K (> K)":
+                np.where((np.arange(len(ages)) == i) & (ages_now >= K), 0, np.where(np.arange(len(ages)) == i,
+                                                                                   ages_now, ages)),
+            "the reset model keeps its age: a fresh model starts at 0": np.where(
+                np.arange(len(ages)) == i, ages_now, ages),
+        }, hint="Expected ages[i] + 1, or 0 where that passes K; the other ages unchanged.")
+        _close(got_models, want_models, f"pool step, models ({case}; K={K})", rtol=0.0, mistakes={
+            "the fresh model took the training step too (reset, then train): train first, then replace":
+                [train(init()) if (j == i and ages[i] + 1 > K) else m for j, m in enumerate(want_models)],
+            "model i was not trained": [m if j != i else (models[i] if ages[i] + 1 <= K else init())
+                                        for j, m in enumerate(want_models)],
+        }, hint="Expected train(models[i]) in place of models[i], or init() where its age passes K.")
+    rng = np.random.default_rng(12 + 1000 * seed)  # a run of many steps from staggered ages, as in the pool
+    models, ages = [float(j) for j in range(4)], np.array([0, 1, 2, 3]) * (K // 4)
+    want_models, want_ages = list(models), ages.copy()
+    for step in range(60):
+        i = int(rng.integers(4))
+        models, ages = call(models, ages, i)
+        want_models, want_ages = _pool_step_reference(want_models, want_ages, i, K, train, init)
+        _close(ages, want_ages, f"pool ages after {step + 1} random steps", rtol=0.0)
+        _close(models, want_models, f"pool models after {step + 1} random steps", rtol=0.0)
+    _ok("the sampled model trains, ages, and is replaced by a fresh one past K steps")
+
+
 # notebook 05 ----------------------------------------------------------------------------------------
 
-def check_label_margin(fn) -> None:
+def check_label_margin(fn, seed: int = 0) -> None:
     """fn(labels (n,C)) -> (n,) each label's largest score minus its second largest."""
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(5 + 1000 * seed)
     labels = rng.normal(scale=0.2, size=(6, 5))
     labels[0, 1] = labels[0, 3] = 0.9  # a tie at the top: margin 0
     ordered = -np.sort(-labels, -1)
@@ -414,9 +517,9 @@ def check_label_margin(fn) -> None:
     _ok("the margin is the gap between a label's two largest scores")
 
 
-def check_class_similarity(fn) -> None:
+def check_class_similarity(fn, seed: int = 0) -> None:
     """fn(labels (n,C), classes (n,), num_classes C) -> (C,C): row i is the mean label of the images of class i."""
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(6 + 1000 * seed)
     classes = np.array([0, 0, 1, 2, 2, 2, 1, 0])
     labels = rng.normal(size=(8, 3))
     want = label_stats.class_similarity(labels, classes, 3)
@@ -448,6 +551,48 @@ def check_spearman(fn) -> None:
     _ok("rank correlation compares orders, so one large value does not dominate it")
 
 
+def check_label_groups(fn, seed: int = 0) -> None:
+    """fn(labels (n,C)) -> (n,) the paper's group of each label (labels.GROUPS): 'low confidence' where its
+    largest score is below the median largest score of the set; otherwise 'confident, small margin' where
+    its margin (largest minus second largest) is below the median margin of the set, else 'confident, large
+    margin'."""
+    rng = np.random.default_rng(14 + 1000 * seed)
+    labels = rng.normal(size=(40, 6)) * rng.uniform(0.2, 2.0, size=(40, 1))
+    confidence = labels.max(-1)
+    top2 = -np.sort(-labels, axis=-1)[:, :2]
+    margin = top2[:, 0] - top2[:, 1]
+    big, small, low = label_stats.GROUPS
+
+    def groups(conf_split, margin_split, margin_first=False):
+        if margin_first:
+            return np.where(margin >= margin_split, big, np.where(confidence < conf_split, low, small))
+        return np.where(confidence < conf_split, low, np.where(margin < margin_split, small, big))
+
+    want = groups(np.median(confidence), np.median(margin))
+    got = np.asarray(fn(labels)).astype(str)
+    if got.shape != want.shape:
+        raise AssertionError(f"label groups: expected one group per label, shape {want.shape}, got {got.shape}")
+    mistakes = {
+        "the splits are means, not medians": groups(confidence.mean(), margin.mean()),
+        "the margin is split first: a label is 'low confidence' when its largest score is low, whatever its margin":
+            groups(np.median(confidence), np.median(margin), margin_first=True),
+        "the margin's median is taken over the confident labels only: both medians are the whole set's":
+            groups(np.median(confidence), np.median(margin[confidence >= np.median(confidence)])),
+        "the margin is the largest score minus the smallest: it is minus the second largest":
+            np.where(confidence < np.median(confidence), low, np.where(
+                confidence - labels.min(-1) < np.median(confidence - labels.min(-1)), small, big)),
+    }
+    wrong = np.flatnonzero(got != want)
+    if wrong.size:
+        named = next((d for d, v in mistakes.items() if np.array_equal(got, v)), None)
+        i = wrong[0]
+        raise AssertionError(f"label groups: {wrong.size} of {len(want)} labels in the wrong group, e.g. label {i} "
+                             f"(confidence {confidence[i]:.3f}, margin {margin[i]:.3f}): expected {want[i]!r}, got "
+                             f"{got[i]!r}." + (f" It looks like {named}." if named else
+                                               " Use labels.GROUPS' names and the set's own medians."))
+    _ok("each label sorted into the paper's three groups by the set's median confidence and margin")
+
+
 # notebook 04 ----------------------------------------------------------------------------------------
 
 def check_conv_params(fn) -> None:
@@ -462,9 +607,9 @@ def check_conv_params(fn) -> None:
     _ok("a k x k convolution has k*k*c_in*c_out weights and c_out biases")
 
 
-def check_instance_norm(fn) -> None:
+def check_instance_norm(fn, seed: int = 0) -> None:
     """fn(x (n,H,W,C), eps) -> x normalised per image and per channel over H and W: (x - mean) / sqrt(var + eps)."""
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(4 + 1000 * seed)
     x = rng.normal(size=(3, 5, 4, 2)) * np.array([1.0, 4.0]) + np.array([0.5, -2.0])
     x[1] *= 3.0  # images of different contrast
     x[2, ..., 0] = 0.1 * rng.normal(size=(5, 4))  # a low-contrast channel: variance of the order of eps
@@ -491,6 +636,49 @@ def check_instance_norm(fn) -> None:
     _ok("instance norm removes each image's own per-channel mean and scale")
 
 
+def check_compare_cell(fn, seed: int = 0) -> None:
+    """fn(accs_a (n,), accs_b (k,)) -> (difference, noise, verdict): the difference of the two mean accuracies in
+    points (100 * (mean a - mean b)), the noise line in points (two standard errors of that difference,
+    2 * 100 * sqrt(se_a^2 + se_b^2), se = the standard deviation with ddof=1 over sqrt(networks)), and the
+    verdict "beyond" if |difference| > noise, else "within"; with a single network in either, noise is nan
+    and the verdict "no spread"."""
+    rng = np.random.default_rng(13 + 1000 * seed)
+    cases = ((0.70 + 0.02 * rng.normal(size=5), 0.62 + 0.02 * rng.normal(size=5), "a clear gap"),
+             (0.70 + 0.05 * rng.normal(size=4), 0.69 + 0.05 * rng.normal(size=3), "a gap inside the noise"),
+             (0.55 + 0.02 * rng.normal(size=3), 0.66 + 0.02 * rng.normal(size=3), "a clear gap the other way"))
+    for a, b, case in cases:
+        se = lambda x: np.std(x, ddof=1) / np.sqrt(len(x))  # noqa: E731
+        diff = 100 * (a.mean() - b.mean())
+        noise = 200 * np.sqrt(se(a) ** 2 + se(b) ** 2)
+        got = fn(a, b)
+        if not (isinstance(got, (tuple, list)) and len(got) == 3):
+            raise AssertionError(f"compare cell: expected (difference, noise, verdict), got {got!r}")
+        _close(got[0], diff, f"compare cell, difference ({case})", rtol=1e-9, mistakes={
+            "a fraction: give the difference in points (times 100)": diff / 100,
+            "b minus a: the difference is mean(accs_a) - mean(accs_b)": -diff}, hint="Expected 100 * (mean a - mean b).")
+        _close(got[1], noise, f"compare cell, noise ({case})", rtol=1e-6, mistakes={
+            "the standard deviations, not the standard errors of the means (divide by sqrt(networks))":
+                200 * np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1)),
+            "the standard deviation with ddof=0 (np.std's default): with a few networks use ddof=1":
+                200 * np.sqrt(np.var(a) / len(a) + np.var(b) / len(b)),
+            "the standard errors were added, not combined in quadrature (sqrt(se_a^2 + se_b^2))":
+                200 * (se(a) + se(b)),
+            "one standard error, not two": noise / 2,
+            "a fraction: give the noise in points (times 100)": noise / 100,
+        }, hint="Expected 2 * 100 * sqrt(se_a^2 + se_b^2), se = std(ddof=1) / sqrt(networks).")
+        want = "beyond" if abs(diff) > noise else "within"
+        if got[2] != want:
+            extra = (" A gap counts in either direction: compare |difference| with the noise."
+                     if diff < 0 and want == "beyond" else "")
+            raise AssertionError(f"compare cell, verdict ({case}): expected {want!r} (difference {diff:+.2f}, "
+                                 f"noise {noise:.2f}), got {got[2]!r}.{extra}")
+    single = fn(np.array([0.7]), np.array([0.6, 0.62]))
+    if not (np.isnan(single[1]) and single[2] == "no spread"):
+        raise AssertionError(f"compare cell, one network in a set: expected noise nan and verdict 'no spread' (one "
+                             f"accuracy has no spread to measure), got {single[1]!r}, {single[2]!r}")
+    _ok("the gap of two sets on one architecture, read against two standard errors")
+
+
 # notebook 06 ----------------------------------------------------------------------------------------
 
 def check_class_steps(fn) -> None:
@@ -514,10 +702,10 @@ def check_class_steps(fn) -> None:
     _ok("the class order cut into consecutive, equal groups")
 
 
-def check_seen_accuracy(fn) -> None:
+def check_seen_accuracy(fn, seed: int = 0) -> None:
     """fn(logits (N,C), y (N,), seen (k,)) -> accuracy in [0, 1] on the images whose class is in seen,
     predicting the argmax over all C logits."""
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(8 + 1000 * seed)
     # unbalanced seen classes (15 and 8 images: 23 in all), so that the accuracy is no round number and the
     # mean over images differs from the mean of per-class accuracies
     y = rng.permutation(np.repeat(np.arange(5), [8, 6, 6, 15, 6]))
@@ -542,12 +730,40 @@ def check_seen_accuracy(fn) -> None:
     _ok("the images of the seen classes, each predicted among all classes")
 
 
+def check_herding(fn, seed: int = 0) -> None:
+    """fn(x (n,d), k) -> (k,) int indices into x chosen by herding, in the order chosen: step j picks the example
+    (not yet picked) that brings the mean of the j picked so far closest (Euclidean) to the mean of all n."""
+    rng = np.random.default_rng(15 + 1000 * seed)
+    x = rng.normal(size=(30, 5)) + rng.normal(size=(1, 5))
+
+    def herding(greedy_mean=True, repeats=False):
+        mu, total, picked = x.mean(0), np.zeros(x.shape[1]), []
+        for j in range(1, k + 1):
+            dist = np.linalg.norm(mu - ((total + x) / j if greedy_mean else x), axis=1)
+            if not repeats:
+                dist[picked] = np.inf
+            picked.append(int(np.argmin(dist)))
+            total += x[picked[-1]]
+        return np.array(picked)
+
+    for k in (1, 6, 12):
+        want = herding()
+        got = np.asarray(fn(x, k))
+        _close(got, want, f"herding (k={k} of {len(x)})", rtol=0.0, mistakes={
+            "the k examples nearest to the mean were taken: herding picks the one that brings the mean of the "
+            "picked set closest": herding(greedy_mean=False),
+            "an example was picked twice: each step chooses among those not yet picked": herding(repeats=True),
+            "the indices were sorted: return them in the order herding picks them": np.sort(want),
+        }, hint="Expected, at step j, argmin over unpicked i of || mean(x) - (sum of picked + x_i) / j ||.")
+    _ok("herding picks, one by one, the example that keeps the picked mean closest to the class mean")
+
+
 # notebook 07 ----------------------------------------------------------------------------------------
 
-def check_threshold_auc(fn) -> None:
+def check_threshold_auc(fn, seed: int = 0) -> None:
     """fn(member_loss (m,), nonmember_loss (n,)) -> the ROC AUC of the attack that scores an image by -loss:
     the probability that a random member has a lower loss than a random non-member, ties counting half."""
-    rng = np.random.default_rng(9)
+    rng = np.random.default_rng(9 + 1000 * seed)
     member = np.round(rng.exponential(0.5, 30), 1)  # rounded: some ties
     nonmember = np.round(rng.exponential(1.0, 25), 1)
     less = (member[:, None] < nonmember[None, :]).mean()
@@ -569,10 +785,10 @@ def _roc_counts(scores, is_member):
     return tp, fp
 
 
-def check_tpr_at_fpr(fn) -> None:
+def check_tpr_at_fpr(fn, seed: int = 0) -> None:
     """fn(scores (N,), is_member (N,) bool, fpr) -> the largest true-positive rate (caught members / members)
     of a threshold 'score >= s' whose false-positive rate (flagged non-members / non-members) is <= fpr."""
-    rng = np.random.default_rng(10)
+    rng = np.random.default_rng(10 + 1000 * seed)
     is_member = np.arange(200) < 80
     continuous = rng.normal(size=200) + 1.0 * is_member
     tied = np.round(continuous * 2) / 2  # few distinct scores, as a k-NN attack gives: ties across members and not
@@ -601,12 +817,46 @@ def check_tpr_at_fpr(fn) -> None:
     _ok("the members caught while at most that share of non-members is flagged")
 
 
+def check_attack_scores(fn, seed: int = 0) -> None:
+    """fn(features (N,f), is_member (N,) bool, folds, seed) -> (N,) membership scores: each image's out-of-fold
+    probability of 'member' from make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), fitted on
+    the other folds of StratifiedKFold(folds, shuffle=True, random_state=seed) (sklearn's cross_val_predict
+    with method='predict_proba', column 1)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(16 + 1000 * seed)
+    is_member = rng.permutation(np.arange(120) < 50)
+    features = rng.normal(size=(120, 4)) + 0.8 * is_member[:, None] * np.array([1.0, 0.0, 0.5, 0.0])
+    features[:, 1] *= 30.0  # one feature on another scale: the scaler matters
+    model = lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))  # noqa: E731
+    cv = StratifiedKFold(4, shuffle=True, random_state=3)
+    want = cross_val_predict(model(), features, is_member, cv=cv, method="predict_proba")[:, 1]
+    in_sample = model().fit(features, is_member).predict_proba(features)[:, 1]
+    _close(fn(features, is_member, 4, 3), want, "attack scores", rtol=1e-6, mistakes={
+        "in-sample scores: the attack was fitted on all images and scored the same images, so it has seen each "
+        "answer; score each image with a model fitted on the other folds": in_sample,
+        "the probability of 'non-member' (column 0): the score is that of 'member' (column 1)": 1 - want,
+        "the attack's decision function, not its probability":
+            cross_val_predict(model(), features, is_member, cv=cv, method="decision_function"),
+        "the features were not standardised (StandardScaler) before the logistic regression":
+            cross_val_predict(LogisticRegression(max_iter=1000), features, is_member, cv=cv,
+                              method="predict_proba")[:, 1],
+        "the folds were not shuffled (StratifiedKFold(folds, shuffle=True, random_state=seed))":
+            cross_val_predict(model(), features, is_member, cv=StratifiedKFold(4), method="predict_proba")[:, 1],
+    }, hint="Expected cross_val_predict(pipeline, features, is_member, cv=StratifiedKFold(folds, shuffle=True, "
+            "random_state=seed), method='predict_proba')[:, 1].")
+    _ok("every image scored by an attack that never saw it")
+
+
 # notebook 08 ----------------------------------------------------------------------------------------
 
-def check_growth_exponent(fn) -> None:
+def check_growth_exponent(fn, seed: int = 0) -> None:
     """fn(sizes (k,), seconds (k,)) -> p, the exponent of the power law seconds ~ c * sizes**p fitted by least
     squares on log-log axes (the slope of log(seconds) against log(sizes))."""
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(8 + 1000 * seed)
     sizes = np.array([100.0, 200, 400, 800, 1600, 3200])
     for p, noise, case in ((3.0, 0.0, "an exact cubic"), (2.0, 0.0, "an exact square"),
                            (1.4, 0.15, "noisy timings")):
@@ -653,3 +903,29 @@ def check_time_to_accuracy(fn) -> None:
             "the index was returned, not the time": reached[0],
         }, hint="Expected seconds[i] for the smallest i with accuracy[i] >= target.")
     _ok("the first time each target is reached (inf where never)")
+
+
+def check_cost_fit(fn, seed: int = 0) -> None:
+    """fn(sizes (k,), seconds (k,), powers (p,)) -> (p,) coefficients c of the cost model
+    seconds ~ sum_j c_j * sizes**powers_j, fitted by ordinary least squares on the seconds (np.linalg.lstsq on
+    the matrix whose column j is sizes**powers_j)."""
+    rng = np.random.default_rng(17 + 1000 * seed)
+    sizes = np.array([100.0, 200, 400, 800, 1600])
+    powers = (0, 1, 2, 3)
+    true = np.array([0.05, 2e-4, 3e-7, 4e-10]) * rng.uniform(0.5, 2.0, size=4)
+    design = sizes[:, None] ** np.array(powers)[None, :]
+    for noise, case in ((0.0, "exact costs"), (0.03, "noisy costs")):
+        seconds = design @ true * np.exp(noise * rng.normal(size=sizes.size))
+        want = np.linalg.lstsq(design, seconds, rcond=None)[0]
+        got = np.asarray(fn(sizes, seconds, powers), np.float64)
+        relative = np.linalg.lstsq(design / seconds[:, None], np.ones_like(seconds), rcond=None)[0]
+        _close(design @ got if got.shape == want.shape else got, design @ want,
+               f"cost model, fitted seconds ({case})", rtol=1e-6, mistakes={
+                   "the fit was made on log(seconds): the model is a sum of powers, fitted on the seconds themselves":
+                       design @ np.linalg.lstsq(design, np.log(seconds), rcond=None)[0],
+                   "the fit minimises relative errors (each row divided by its seconds): ordinary least squares "
+                   "on the seconds is asked for": design @ relative,
+                   "the constant term is missing: every power in powers, 0 included, gets a column":
+                       design[:, 1:] @ np.linalg.lstsq(design[:, 1:], seconds, rcond=None)[0],
+               }, hint="Expected the least-squares solution of (sizes[:, None] ** powers) c = seconds.")
+    _ok("a cost model fitted by least squares on the sizes measured")

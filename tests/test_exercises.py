@@ -69,6 +69,69 @@ def _margin_np(labels):
     return np.mean(-np.minimum(top2[:, 0] - top2[:, 1], 1.0 / labels.shape[-1]))
 
 
+# the worked solutions of the notebooks' larger exercises (02-08), and wrong answers a student could write
+
+def _meta_step(features, x_s, y_s, x_t, y_t, lambda0, lr, krr_loss, argnums=(0, 1), sign=-1.0):
+    import jax
+    grads = jax.grad(lambda a, b: krr_loss(features(a), b, features(x_t), y_t, lambda0), argnums=argnums)(x_s, y_s)
+    grads = dict(zip(argnums, grads))
+    return (x_s + sign * lr * grads.get(0, 0.0), y_s + sign * lr * grads.get(1, 0.0))
+
+
+def _pool_step(models, ages, i, K, train, init, reset_at=None, mutate=False, reset_then_train=False):
+    models, ages = (models, ages) if mutate else (list(models), np.array(ages, copy=True))
+    ages[i] += 1
+    if ages[i] > K if reset_at is None else ages[i] >= reset_at:
+        models[i], ages[i] = (train(init()) if reset_then_train else init()), 0
+    else:
+        models[i] = train(models[i])
+    return models, ages
+
+
+def _compare(a, b, ddof=1, quadrature=True, absolute=True):
+    if min(len(a), len(b)) < 2:
+        return 100 * (np.mean(a) - np.mean(b)), float("nan"), "no spread"
+    se_a, se_b = (np.std(x, ddof=ddof) / np.sqrt(len(x)) for x in (a, b))
+    diff = 100 * (np.mean(a) - np.mean(b))
+    noise = 200 * (np.sqrt(se_a ** 2 + se_b ** 2) if quadrature else se_a + se_b)
+    return diff, noise, "beyond" if (abs(diff) if absolute else diff) > noise else "within"
+
+
+def _groups(labels, split=np.median):
+    from frepo_lite.labels import GROUPS
+    top2 = -np.sort(-labels, axis=-1)[:, :2]
+    confidence, margin = top2[:, 0], top2[:, 0] - top2[:, 1]
+    return np.where(confidence < split(confidence), GROUPS[2],
+                    np.where(margin < split(margin), GROUPS[1], GROUPS[0]))
+
+
+def _herding(x, k, greedy=True):
+    mu, total, picked = x.mean(0), np.zeros(x.shape[1]), []
+    for j in range(1, k + 1):
+        dist = np.linalg.norm(mu - ((total + x) / j if greedy else x), axis=1)
+        dist[picked] = np.inf
+        picked.append(int(np.argmin(dist)))
+        total += x[picked[-1]]
+    return np.array(picked)
+
+
+def _attack_scores(features, is_member, folds, seed, in_sample=False):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    if in_sample:
+        return model.fit(features, is_member).predict_proba(features)[:, 1]
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return cross_val_predict(model, features, is_member, cv=cv, method="predict_proba")[:, 1]
+
+
+def _cost_fit(sizes, seconds, powers, log=False):
+    design = np.asarray(sizes, float)[:, None] ** np.asarray(powers)[None, :]
+    return np.linalg.lstsq(design, np.log(seconds) if log else seconds, rcond=None)[0]
+
+
 RIGHT = [
     (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s + m, 0, 1)),
     (exercises.check_label_classes, lambda y: y.argmax(-1)),
@@ -104,6 +167,14 @@ RIGHT = [
     (exercises.check_growth_exponent, lambda n, t: np.linalg.lstsq(
         np.c_[np.log(n), np.ones(len(n))], np.log2(t) / np.log2(np.e), rcond=None)[0][0]),
     (exercises.check_time_to_accuracy, lambda s, a, y: next((t for t, v in zip(s, a) if v >= y), float("inf"))),
+    (exercises.check_meta_step, _meta_step),
+    (exercises.check_pool_step, _pool_step),
+    (exercises.check_compare_cell, _compare),
+    (exercises.check_label_groups, _groups),
+    (exercises.check_herding, _herding),
+    (exercises.check_attack_scores, _attack_scores),
+    (exercises.check_cost_fit, _cost_fit),
+    (exercises.check_cost_fit, lambda n, t, p: np.polyfit(n, t, 3)[::-1]),
 ]
 
 WRONG = [
@@ -203,6 +274,22 @@ WRONG = [
      "expected inf"),
     (exercises.check_time_to_accuracy, lambda s, a, y: next((int(t) for t, v in zip(s, a) if v >= y),
                                                              float("inf")), "37.5"),
+    (exercises.check_meta_step, lambda *a: _meta_step(*a, argnums=(0,)), "labels did not move"),
+    (exercises.check_meta_step, lambda *a: _meta_step(*a, argnums=(1,)), "images did not move"),
+    (exercises.check_meta_step, lambda *a: _meta_step(*a, sign=1.0), "a step up the gradient"),
+    (exercises.check_pool_step, lambda *a: _pool_step(*a, reset_at=a[3]), r"reaches K \(>=\)"),
+    (exercises.check_pool_step, lambda *a: _pool_step(*a, reset_then_train=True), "reset, then train"),
+    (exercises.check_pool_step, lambda *a: _pool_step(*a, mutate=True), "changed the lists it was given"),
+    (exercises.check_compare_cell, lambda a, b: _compare(a, b, ddof=0), "ddof=1"),
+    (exercises.check_compare_cell, lambda a, b: _compare(a, b, quadrature=False), "quadrature"),
+    (exercises.check_compare_cell, lambda a, b: _compare(a, b, absolute=False), "either direction"),
+    (exercises.check_label_groups, lambda y: _groups(y, split=np.mean), "means, not medians"),
+    (exercises.check_herding, lambda x, k: _herding(x, k, greedy=False), "nearest to the mean"),
+    (exercises.check_herding, lambda x, k: np.sort(_herding(x, k)), "sorted"),
+    (exercises.check_attack_scores, lambda *a: _attack_scores(*a, in_sample=True), "in-sample"),
+    (exercises.check_attack_scores, lambda *a: 1 - _attack_scores(*a), "column 0"),
+    (exercises.check_cost_fit, lambda n, t, p: _cost_fit(n, t, p, log=True), "log"),
+    (exercises.check_cost_fit, lambda n, t, p: np.r_[0.0, _cost_fit(n, t, p[1:])], "constant term"),
 ]
 
 
@@ -215,6 +302,15 @@ def test_check_accepts_a_right_answer_and_returns_nothing(check, right, capsys):
     assert check(right) is None
     out = capsys.readouterr().out
     assert out.startswith("correct: ") and out.count("\n") == 1
+
+
+SEEDED = [(c, r) for c, r in RIGHT if "seed" in c.__code__.co_varnames[:c.__code__.co_argcount]]
+
+
+@pytest.mark.parametrize("check, right", SEEDED, ids=[_name(c) for c in SEEDED])
+def test_a_check_with_other_inputs_accepts_the_right_answer(check, right, capsys):
+    """seed=1 draws the inputs the course's hidden tests use: the right answers pass there too."""
+    assert check(right, seed=1) is None
 
 
 @pytest.mark.parametrize("check, wrong, match", WRONG, ids=[f"{c[0].__name__}-{c[2]}" for c in WRONG])

@@ -107,15 +107,17 @@ def badges(name: str, url: str) -> str:
             f"(https://mybinder.org/v2/gh/{slug}/main?urlpath=lab/tree/notebooks/{name})")
 
 
-def colab_cell(url: str) -> str:
-    """The source of every notebook's second cell: on Colab, install frepo-lite. The notebooks import only the
-    package's own dependencies (tests/test_notebooks.py checks it); Colab brings Jupyter, so no extras."""
+def colab_cell(url: str, package: str | None = None) -> str:
+    """The source of every notebook's second cell: on Colab, install frepo-lite (or `package`, a pip
+    requirement: the course's student copies add otter-grader). The notebooks import only the package's own
+    dependencies (tests/test_notebooks.py checks it); Colab brings Jupyter, so no extras."""
+    package = package or f"frepo-lite @ git+{url}"
     return f'''# Colab only: install frepo_lite and its dependencies (this cell does nothing anywhere else)
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    PACKAGE = "frepo-lite @ git+{url}"
+    PACKAGE = "{package}"
     if subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE]).returncode != 0:
         raise RuntimeError(f"could not install {{PACKAGE}} (pip's message is above): check that this runtime "
                            "can reach the internet, then run this cell again")'''

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 MAX_MEMORY_MB = 2000  # a notebook's defaults on the 2-core machine: Binder gives a kernel 2 GB
@@ -65,20 +66,26 @@ def test_committed_notebook_is_clean_and_executed(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_exercises_follow_the_instructor_layout(path):
-    """Each worked solution (a `solution` code cell) is followed by a self-check cell that calls
-    `exercises.check_*`, every notebook has at least one conceptual question with a model answer, the
-    figures use the shared style (frepo_lite.viz.NOTEBOOK_STYLE), and some deterministic output is pinned for nbval."""
-    nb = load(path)
-    cells = nb["cells"]
-    solutions = [i for i, c in enumerate(cells) if "solution" in c["metadata"].get("tags", [])]
-    code_solutions = [i for i in solutions if cells[i]["cell_type"] == "code"]
-    assert code_solutions, "no worked solution tagged 'solution'"
-    for i in code_solutions:
-        after = "".join(cells[i + 1]["source"])
-        assert cells[i + 1]["cell_type"] == "code" and "exercises.check_" in after, f"cell {i + 1} is no self-check"
-        assert "exercises.check_" not in "".join(cells[i]["source"]), f"cell {i} holds its own check"
-    answers = [i for i in solutions if cells[i]["cell_type"] == "markdown"]
-    assert answers and all("".join(cells[i]["source"]).startswith("**Model answer.**") for i in answers)
+    """The notebook is an otter-grader master (notebooks/course.py): every code question has a worked solution
+    with a hint and solution markers, a public test that runs its `exercises.check_*` and a hidden test; every
+    written question has a model answer; the figures use the shared style (frepo_lite.viz.NOTEBOOK_STYLE), and
+    some deterministic output is pinned for nbval."""
+    nb = nbformat.read(path, as_version=4)
+    questions = course_module().questions(nb)
+    code = [q for q in questions if not q["manual"]]
+    assert code and len(code) < len(questions), "expected code questions and at least one written question"
+    for q in code:
+        (i,) = q["solutions"]
+        solution = nb.cells[i].source
+        assert solution.startswith("# Hint: ") and "# BEGIN SOLUTION" in solution and "# END SOLUTION" in solution, q
+        public = [t["source"] for t in q["tests"] if not t["hidden"]]
+        assert public and all("exercises.check_" in t for t in public), q["name"]
+        assert any(t["hidden"] for t in q["tests"]), f"{q['name']} has no hidden test"
+    for q in questions:
+        if q["manual"]:
+            assert all(nb.cells[i].source.startswith("**Model answer.**") for i in q["solutions"]), q["name"]
+    assert not [c for c in nb.cells if "solution" in c.metadata.get("tags", [])], "the old `solution` tags are gone"
+    cells = load(path)["cells"]
     source = "".join("".join(c["source"]) for c in code_cells(nb))
     assert "use_notebook_style()" in source and "figure.dpi" not in source, "figures use the shared style"
     assert "# NBVAL_CHECK_OUTPUT" in source, "pin at least one deterministic output for nbval"
@@ -104,13 +111,21 @@ def test_injected_parameters_select_dataset_and_size(tmp_path, monkeypatch):
     assert len(exported) == 1
 
 
-def run_notebooks_module():
+def _notebook_script(name):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("run_notebooks", NOTEBOOKS[0].parent / "run_notebooks.py")
+    spec = importlib.util.spec_from_file_location(name, NOTEBOOKS[0].parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_notebooks_module():
+    return _notebook_script("run_notebooks")
+
+
+def course_module():
+    return _notebook_script("course")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -102,6 +102,11 @@ def questions(nb: nbformat.NotebookNode) -> list[dict]:
     return out
 
 
+def points(qs: list[dict]) -> tuple[float, float]:
+    """(autograded points, points graded by hand) of a notebook's questions (as questions() gives them)."""
+    return (sum(q["points"] for q in qs if not q["manual"]), sum(q["points"] for q in qs if q["manual"]))
+
+
 def course_master(nb: nbformat.NotebookNode, name: str, url: str) -> nbformat.NotebookNode:
     """A copy of the master notebook for otter assign: the assignment configuration after the first cell and a
     Colab cell that also installs otter-grader (the student copy's first code cell imports it)."""
@@ -122,9 +127,10 @@ def build(paths: list[Path], out: Path, force: bool = False) -> None:
         raise SystemExit(f"{', '.join(existing)} already exist: choose another --out, delete them, or pass --force "
                          "to replace them")
     for path in paths:
+        nb = nbformat.read(path, as_version=4)
         with tempfile.TemporaryDirectory() as tmp:
             master = Path(tmp) / path.name
-            nbformat.write(course_master(nbformat.read(path, as_version=4), path.stem, url), master)
+            nbformat.write(course_master(nb, path.stem, url), master)
             otter_assign(str(master), str(Path(tmp) / "dist"), no_pdfs=True, no_run_tests=True)
             for kind in ("student", "autograder"):
                 target = out / kind / path.stem
@@ -132,10 +138,9 @@ def build(paths: list[Path], out: Path, force: bool = False) -> None:
                     shutil.rmtree(target)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(Path(tmp) / "dist" / kind), target)
-        points = questions(nbformat.read(path, as_version=4))
-        auto = sum(q["points"] for q in points if not q["manual"])
-        manual = sum(q["points"] for q in points if q["manual"])
-        print(f"{path.stem}: {len(points)} questions, {auto} points autograded + {manual} graded by hand -> "
+        qs = questions(nb)
+        auto, manual = points(qs)
+        print(f"{path.stem}: {len(qs)} questions, {auto:g} points autograded + {manual:g} graded by hand -> "
               f"{out / 'student' / path.stem}, {out / 'autograder' / path.stem}")
 
 
@@ -170,12 +175,13 @@ def grade(autograder: Path, submission: Path, out: Path) -> dict[str, tuple[floa
     zip (in the folder `autograder`, as course.py build writes it); otter's results.json goes to out."""
     zips = sorted(autograder.glob("*-autograder_*.zip"))
     if not zips:
-        raise SystemExit(f"no autograder zip in {autograder}: build the course first (python notebooks/course.py build)")
+        raise SystemExit(f"no autograder zip in {autograder}: build the course first "
+                         "(python notebooks/course.py build)")
     out.mkdir(parents=True, exist_ok=True)
     script = out / (submission.stem + ".py")
     script.write_text(answer_script(nbformat.read(submission, as_version=4)))
-    done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zips[-1]), "-o", str(out), str(script)], capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zips[-1]), "-o", str(out), str(script)],
+                          capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"otter run failed on {script}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     tests = json.loads((out / "results.json").read_text())["tests"]
@@ -188,8 +194,7 @@ def points_table(paths: list[Path]) -> str:
     for path in paths:
         qs = questions(nbformat.read(path, as_version=4))
         listed = ", ".join(f"`{q['name']}` {q['points']:g}{'*' if q['manual'] else ''}" for q in qs)
-        auto = sum(q["points"] for q in qs if not q["manual"])
-        manual = sum(q["points"] for q in qs if q["manual"])
+        auto, manual = points(qs)
         lines.append(f"| {path.stem[:2]} | {listed} | {auto:g} | {manual:g} |")
     return "\n".join(lines)
 

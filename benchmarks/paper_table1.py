@@ -49,7 +49,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
                    data.preprocessing, meta, overwrite=True)
     t0 = time.perf_counter()
     ours = evaluate_support(result.images, result.labels, data, eval_cfg, resume_dir=RUNS,
-                            **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+                            **krr_settings(cfg, data.info))
     eval_seconds = time.perf_counter() - t0
     base = evaluate_random_subset(data, ipc, eval_cfg, seed=seed, resume_dir=RUNS)
     row = {"dataset": name, "ipc": ipc, "preset": preset_name, "distill_config": dataclasses.asdict(cfg),

@@ -68,7 +68,7 @@ def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict
         meta = build_metadata(data.info, settings, dataclasses.asdict(eval_cfg), steps_done=result.steps_done,
                               seconds=round(result.seconds, 1), command=f"select_preset.py trial {name}")
         save_distilled(set_path, result.images, result.labels, data.preprocessing, meta)
-    krr = krr_settings(cfg, data.info.is_rgb, data.num_classes)
+    krr = krr_settings(cfg, data.info)
     r = evaluate_support(result.images, result.labels, data, eval_cfg, split=split, progress=False,
                          resume_dir=RUNS, **krr)
     return {"trial": name, "dataset": dataset, "ipc": ipc, "changes": changes, "split": split,

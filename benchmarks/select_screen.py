@@ -96,7 +96,7 @@ def cmd_run(args, trials: dict) -> None:
         result = distill(data, cfg, progress=False)
         seconds = time.perf_counter() - t0
         frepo = evaluate_support(result.images, result.labels, data, eval_cfg, split=SPLIT, progress=False,
-                                 **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+                                 **krr_settings(cfg, data.info))
         krr_losses = result.history["krr_loss"][-20:]
         rows.append({"trial": name, "split": SPLIT, "dataset": args.dataset, "ipc": args.ipc, "overrides": overrides,
                      "settings": settings, "steps": cfg.steps, "cpu_ms_per_step": steps_of[name]["ms_per_step"],

@@ -74,7 +74,7 @@ def _distill_save_evaluate(data, cfg, out: Path, checkpoint, eval_cfg, command: 
     if eval_cfg is None:
         return result, None
     evaluation = evaluate_support(result.images, result.labels, data, eval_cfg, progress=progress,
-                                  **krr_settings(cfg, data.info.is_rgb, data.num_classes))
+                                  **krr_settings(cfg, data.info))
     return result, evaluation
 
 
@@ -123,7 +123,7 @@ def cmd_evaluate(args) -> dict:
         ds = load_distilled(args.path)
         data = load_dataset(ds.metadata["dataset"], args.data_dir)
         recipe = ds.metadata.get("distillation") or {}
-        krr = krr_settings(recipe, data.info.is_rgb, data.num_classes) if recipe else {}
+        krr = krr_settings(recipe, data.info) if recipe else {}
         r = evaluate_support(ds.images, ds.labels, data, _eval_config(args, recipe.get("width")), **krr)
         what = args.path
     print(f"{what}: accuracy {_fmt(r)}")

@@ -59,7 +59,7 @@ class DistillConfig:
     order: str = "v2"  # "v1": online update before the meta-gradient; "v2": after
     init: str = "real"  # "real" (random) | "herding" (real, chosen by herding) | "noise" | "real_noise"
     init_noise_std: float = 0.5
-    flip: bool | None = None  # None: on for RGB data with at most 100 distilled images
+    flip: bool | None = None  # None: the authors' rule (distill.NO_FLIP): RGB data, with a few exceptions
     lambda0: float = LAMBDA0
     kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
     krr_support: int | None = None  # None: every distilled image is KRR support; k: a random k of them per step
@@ -104,6 +104,7 @@ class EvalConfig:
     steps: int | None = None
     batch: int = 500
     augment: bool = True
+    augment_per: str = "batch"  # one augmentation op drawn per "batch" (the authors') or per "image"
     num_models: int = 5
     seed: int = 0
 
@@ -112,6 +113,8 @@ class EvalConfig:
                      non_negative=("warmup_steps", "seed"), positive_float=("lr",))
         if not 0.0 <= self.final_lr_ratio <= 1.0:
             raise ValueError(f"EvalConfig.final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
+        if self.augment_per not in ("batch", "image"):
+            raise ValueError(f"EvalConfig.augment_per must be 'batch' or 'image', got {self.augment_per!r}")
 
     def replace(self, **kw) -> "EvalConfig":
         return dataclasses.replace(self, **kw)

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 
 from . import kernels, sharding
-from .data import Dataset, class_balanced_indices, herding_indices
+from .data import Dataset, DatasetInfo, class_balanced_indices, herding_indices
 from .checkpoint import load_checkpoint, save_checkpoint
 from .configs import DistillConfig
 from .models import apply_model, init_model, make_model, mse_train_step
@@ -58,18 +58,29 @@ class DistillState:
 # Pieces of one step
 
 
-def _use_flip(cfg: DistillConfig, rgb: bool, num_classes: int) -> bool:
-    return cfg.flip if cfg.flip is not None else (rgb and cfg.images_per_class * num_classes <= 100)
+# The authors' rule for the KRR support's horizontal flips: on for every RGB dataset except these, where flips
+# produced NaN in their runs ({dataset name: the images per class without flips; None: every size}); never
+# for grayscale data.
+NO_FLIP: dict[str, tuple[int, ...] | None] = {"cifar100": (10, 50), "tiny_imagenet": (10,), "imagenet": None}
 
 
-def krr_settings(cfg: DistillConfig | dict, rgb: bool, num_classes: int) -> dict:
-    """The KRR settings a set was distilled with, as keyword arguments of ``evaluate_support``:
-    {'krr_lambda0': float, 'krr_flip': bool}. cfg: the DistillConfig, or its dict as stored in an
-    exported set's metadata."""
+def use_flip(cfg: DistillConfig, info: DatasetInfo) -> bool:
+    """Whether the KRR support holds the distilled images' horizontal flips: cfg.flip where it is set, else
+    the authors' rule (:data:`NO_FLIP`) for the dataset `info` at cfg.images_per_class."""
+    if cfg.flip is not None:
+        return cfg.flip
+    sizes = NO_FLIP.get(info.name, ())
+    return info.is_rgb and not (sizes is None or cfg.images_per_class in sizes)
+
+
+def krr_settings(cfg: DistillConfig | dict, info: DatasetInfo) -> dict:
+    """The KRR settings a set of dataset `info` (e.g. ``data.info``) was distilled with, as keyword arguments
+    of ``evaluate_support``: {'krr_lambda0': float, 'krr_flip': bool}. cfg: the DistillConfig, or its dict as
+    stored in an exported set's metadata."""
     if isinstance(cfg, dict):
         known = {f.name for f in dataclasses.fields(DistillConfig)}
         cfg = DistillConfig(**{k: v for k, v in cfg.items() if k in known})
-    return {"krr_lambda0": float(cfg.lambda0), "krr_flip": bool(_use_flip(cfg, rgb, num_classes))}
+    return {"krr_lambda0": float(cfg.lambda0), "krr_flip": bool(use_flip(cfg, info))}
 
 
 def meta_lr_schedule(cfg: DistillConfig) -> optax.Schedule:
@@ -207,8 +218,8 @@ def step_function(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
     sharding.check_divisible(cfg.real_batch, mesh, "real_batch")
     model, optimizer = _model_and_online_optimizer(dataset, cfg)
     meta_opt = make_meta_optimizer(cfg)
-    c, rgb = dataset.num_classes, dataset.info.is_rgb
-    flip = _use_flip(cfg, rgb, c)
+    c = dataset.num_classes
+    flip = use_flip(cfg, dataset.info)
     input_shape = dataset.x_train.shape[1:]
 
     def step(state: DistillState, x_real, y_real):

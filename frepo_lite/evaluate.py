@@ -2,8 +2,8 @@
 
 The protocol of the paper's Table 1 (docs/protocol.md): a Conv-NN (Conv without normalisation) trained with
 Adam (lr 3e-4, linear warm-up over 500 steps, then cosine to 0.01x), batch min(N, 500) shuffled, MSE
-against the stored labels, one random augmentation op per image; test accuracy of the last step,
-mean +- std over fresh models. "KRR accuracy" uses the trained network's features with the support
+against the stored labels, one random augmentation op per batch (frepo_lite.augment); test accuracy of the
+last step, mean +- std over fresh models. "KRR accuracy" uses the trained network's features with the support
 set as KRR support, with the lambda0 (and the horizontal flips) the set was distilled with.
 """
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _make_train_fns(model, cfg: EvalConfig, n: int, rgb: bool, steps: int):
         idx = batch_indices(k_batch, n, batch)
         x, y = images[idx], labels[idx]
         if cfg.augment:
-            x = augment(k_aug, x, rgb)
+            x = augment(k_aug, x, rgb, cfg.augment_per)
         return mse_train_step(model, tx, variables, opt_state, x, y)
 
     def init(key, input_shape):
@@ -190,7 +190,7 @@ def evaluate_support(images, labels, dataset: Dataset, cfg: EvalConfig = EvalCon
     images (n,H,W,C) in model space, labels (n,C). split: "test" (to report) or "val" (the validation
     split held out of train: for every choice, such as a preset value or a screening).
     krr_lambda0, krr_flip: the KRR settings of the set's distillation for its KRR accuracy (support =
-    the set, plus its horizontal flips when krr_flip); ``distill.krr_settings(cfg, rgb, C)`` gives them.
+    the set, plus its horizontal flips when krr_flip); ``distill.krr_settings(cfg, data.info)`` gives them.
     resume_dir: a folder where each finished network's accuracies are kept, in a JSON file named by the
     evaluation (support set, dataset, split, settings). Called again with the same folder, an interrupted
     evaluation trains only the networks still missing (network i always has the seed cfg.seed*1000 + i),

@@ -8,9 +8,11 @@ benchmark never returns results of the old code.
 History: 1, the first release; 2, cutout of side res/4 (was one pixel short at 16 and 32 px), pool models
 reset after more than K online steps (was: after K), the KRR's fallback regulariser escalated tenfold from
 the configured one (was: 1e-3 tr(K)/n at once), the KRR accuracy of an evaluation with the set's own
-lambda0 and flips.
+lambda0 and flips; 3, the evaluation's augmentation as the authors ran it (one op per batch, the crop-zoom's
+window anywhere within the overflow, the cutout square wholly inside the image, the flip op mirroring each
+image with probability 1/2) and the authors' rule for the KRR support's flips (distill.NO_FLIP).
 """
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 # The paper's Table 1 (test accuracy %, FRePo's networks trained on its distilled sets) and the random real
 # subsets of the same size that the benchmarks compare with (MNIST and Fashion-MNIST), by (dataset, images/class).

@@ -15,6 +15,7 @@ from frepo_lite import augment as A
 from frepo_lite import distill as D
 from frepo_lite import evaluate as E
 from frepo_lite import kernels
+from frepo_lite.data import DatasetInfo
 from frepo_lite.models import apply_model, init_model, make_model, mse_train_step
 
 TINY = dict(width=4, real_batch=16, pool_size=1, max_online_steps=50, steps=6, lr=1e-2, images_per_class=2)
@@ -135,7 +136,7 @@ def test_evaluation_training_uses_its_optimizer_and_augmentation(toy, monkeypatc
     augmented = train_network(images, labels, toy, cfg)[1]
     assert not np.allclose(plain["params"]["Dense_0"]["kernel"], augmented["params"]["Dense_0"]["kernel"])
     calls = []
-    monkeypatch.setattr(E, "augment", lambda key, x, rgb: calls.append(x.shape) or x)
+    monkeypatch.setattr(E, "augment", lambda key, x, rgb, per: calls.append(x.shape) or x)
     E._trainer.cache_clear()
     train_network(images, labels, toy, cfg.replace(lr=2e-3))
     assert calls == [(6, 16, 16, 1)]  # traced once, on every batch of the support
@@ -241,18 +242,20 @@ def test_augmentation_parameter_ranges_are_the_protocols():
     p = jax.tree.map(np.asarray, _many_params())
     for name, lo, hi in (("zoom", 0.8, 1.25), ("angle", -np.pi / 12, np.pi / 12), ("brightness", -0.25, 0.25),
                          ("saturation", np.exp(-0.25), np.exp(0.25)), ("contrast", np.exp(-0.25), np.exp(0.25)),
-                         ("shift", -4.0, 4.0)):
+                         ("shift", -4.0, 4.0), ("crop_offset", -1.0, 1.0)):
         v = p[name]
         assert v.min() >= lo - 1e-6 and v.max() <= hi + 1e-6, name
         span = hi - lo
         assert v.min() < lo + 0.02 * span and v.max() > hi - 0.02 * span, name  # the whole range is used
     assert abs(np.median(np.log(p["zoom"]))) < 0.02  # log-uniform: as much zoom in as out
-    assert p["cutout_centre"].min() == 0 and p["cutout_centre"].max() == 31
+    # the cutout square (8x8 at 32 px) lies inside the image at every position, and takes all of them
+    assert p["cutout_corner"].min() == 0 and p["cutout_corner"].max() == 32 - 8
+    assert 0.45 < p["mirror"].mean() < 0.55  # the flip op mirrors each image with probability 1/2
 
 
 def _params(**kw):
-    base = {"zoom": 1.0, "angle": 0.0, "shift": jnp.zeros(2), "brightness": 0.0, "saturation": 1.0,
-            "contrast": 1.0, "cutout_centre": jnp.array([16, 16])}
+    base = {"zoom": 1.0, "crop_offset": jnp.zeros(2), "angle": 0.0, "shift": jnp.zeros(2), "brightness": 0.0,
+            "saturation": 1.0, "contrast": 1.0, "cutout_corner": jnp.array([12, 12]), "mirror": True}
     return {k: jnp.asarray(v) for k, v in {**base, **kw}.items()}
 
 
@@ -270,52 +273,108 @@ def test_colour_op_brightness_saturation_contrast():
     np.testing.assert_allclose(out - gray_o, 0.9 * 1.2 * (x - gray_x), atol=1e-5)  # saturation (x contrast)
 
 
+def _bilinear(x, src):
+    i, j = np.floor(src).astype(int)
+    fi, fj = src - [i, j]
+    return ((1 - fi) * (1 - fj) * x[i, j] + (1 - fi) * fj * x[i, j + 1] + fi * (1 - fj) * x[i + 1, j]
+            + fi * fj * x[i + 1, j + 1])
+
+
 def test_geometric_ops_move_pixels_as_named():
     x = _image(c=1)
     same = lambda op, **kw: A.apply_params(x, A.OPS.index(op), _params(**kw))  # noqa: E731
-    for op in A.OPS[:-1]:
-        if op not in ("cutout", "color"):
-            np.testing.assert_allclose(same(op), x, atol=1e-5)  # identity parameters: unchanged
+    for op in ("crop", "rotate", "translate"):
+        np.testing.assert_allclose(same(op), x, atol=1e-5)  # identity parameters: unchanged
     np.testing.assert_allclose(same("flip"), x[:, ::-1], atol=1e-6)  # horizontal: the W axis
+    np.testing.assert_allclose(same("flip", mirror=False), x, atol=1e-6)  # this image is not mirrored
     shifted = same("translate", shift=jnp.array([2.0, -3.0]))  # reads the input 2 rows down, 3 columns left
     np.testing.assert_allclose(shifted[5:-5, 5:-5], x[7:-3, 2:-8], atol=1e-5)
     rotated = A.apply_params(x, A.OPS.index("rotate"), _params(angle=jnp.pi / 2))
     np.testing.assert_allclose(rotated[1:-1, 1:-1], jnp.rot90(x, k=-1)[1:-1, 1:-1], atol=1e-4)
-    zoomed = same("crop", zoom=1.25)  # zoom in: the centre spreads out
     centre = (x.shape[0] - 1) / 2
-    r, c = 6, 20  # output pixel (6, 20) reads the input at centre + (p - centre) / 1.25
+    r, c = 6, 20  # output pixel (6, 20) reads the input at centre + (p - centre) / 1.25 (+ the window's offset)
     src = (np.array([r, c]) - centre) / 1.25 + centre
-    i, j = np.floor(src).astype(int)
-    fi, fj = src - [i, j]
-    want = ((1 - fi) * (1 - fj) * x[i, j] + (1 - fi) * fj * x[i, j + 1] + fi * (1 - fj) * x[i + 1, j]
-            + fi * fj * x[i + 1, j + 1])
-    np.testing.assert_allclose(zoomed[r, c], want, atol=1e-5)
+    np.testing.assert_allclose(same("crop", zoom=1.25)[r, c], _bilinear(x, src), atol=1e-5)  # about the centre
+    overflow = (1 - 1 / 1.25) * centre  # 3.1 px: how far the zoomed-in window can move each way
+    moved = same("crop", zoom=1.25, crop_offset=jnp.array([0.5, -1.0]))
+    np.testing.assert_allclose(moved[r, c], _bilinear(x, src + overflow * np.array([0.5, -1.0])), atol=1e-5)
+    corner = same("crop", zoom=1.25, crop_offset=jnp.array([1.0, 1.0]))  # the window's far corner is the image's
+    np.testing.assert_allclose(corner[-1, -1], x[-1, -1], atol=1e-5)
+    assert not np.allclose(corner[-2, -2], x[-1, -1], atol=1e-3)  # and not past it (edge replication)
 
 
 @pytest.mark.parametrize("res", [16, 28, 32])
-def test_cutout_zeroes_one_square_of_side_res_over_4(res):
+def test_cutout_zeroes_one_square_of_side_res_over_4_inside_the_image(res):
     x = _image(c=1, h=res) + 1.0  # no zero pixel of its own
-    out = np.asarray(A.apply_params(x, A.OPS.index("cutout"), _params(cutout_centre=jnp.array([res // 2, 5]))))
-    rows, cols = np.nonzero(out[..., 0] == 0)
     side = res // 4
+    out = np.asarray(A.apply_params(x, A.OPS.index("cutout"), _params(cutout_corner=jnp.array([res // 2, 5]))))
+    rows, cols = np.nonzero(out[..., 0] == 0)
     assert len(rows) == side * side and np.ptp(rows) == np.ptp(cols) == side - 1
-    assert rows.min() == res // 2 - side // 2 and cols.min() == 5 - side // 2
+    assert rows.min() == res // 2 and cols.min() == 5
     untouched = out[..., 0] != 0
     np.testing.assert_array_equal(out[..., 0][untouched], np.asarray(x)[..., 0][untouched])
+    # drawn at random, the square is never clipped at the border: always side x side zeros
+    many = A.apply_op(jax.random.PRNGKey(0), jnp.broadcast_to(x, (300, res, res, 1)), "cutout")
+    assert np.all(np.sum(np.asarray(many) == 0, axis=(1, 2, 3)) == side * side)
 
 
-def test_augment_draws_one_op_per_image_and_flips_only_rgb():
-    x = jnp.asarray(np.random.RandomState(1).rand(400, 16, 16, 1).astype(np.float32))
-    out = A.augment(jax.random.PRNGKey(0), x, rgb=False)
-    assert out.shape == x.shape
-    flipped = np.all(np.isclose(np.asarray(out), np.asarray(x)[:, :, ::-1], atol=1e-6), axis=(1, 2, 3))
-    assert not flipped.any()
-    rgb = jnp.repeat(x, 3, axis=-1)
-    out = A.augment(jax.random.PRNGKey(0), rgb, rgb=True)
-    flipped = np.all(np.isclose(np.asarray(out), np.asarray(rgb)[:, :, ::-1], atol=1e-6), axis=(1, 2, 3))
-    assert 400 / 6 * 0.6 < flipped.sum() < 400 / 6 * 1.4  # one op in six
-    cut = np.sum(np.asarray(out) == 0, axis=(1, 2, 3)) == 16 * 3  # a 4x4 square on 3 channels
-    assert 400 / 6 * 0.6 < cut.sum() < 400 / 6 * 1.4
+def _what_each_image_got(x, out):
+    """For each image: 'cut' (a square of zeros), 'mirror' (mirrored exactly), 'same' or 'other'."""
+    x, out = np.asarray(x), np.asarray(out)
+    side = x.shape[1] // 4
+    cut = np.sum(out == 0, axis=(1, 2, 3)) == side * side * x.shape[-1]
+    mirror = np.all(np.isclose(out, x[:, :, ::-1], atol=1e-6), axis=(1, 2, 3))
+    same = np.all(np.isclose(out, x, atol=1e-6), axis=(1, 2, 3))
+    return np.select([cut, mirror, same], ["cut", "mirror", "same"], "other")
+
+
+def _rgb_batch(n, seed=1):
+    return jnp.asarray(np.random.RandomState(seed).rand(n, 16, 16, 3).astype(np.float32) + 0.5)
+
+
+def test_augment_draws_one_op_per_batch_and_mirrors_half_of_a_flip_batch():
+    x = _rgb_batch(40)
+    run = jax.jit(lambda k: A.augment(k, x, rgb=True))
+    kinds = [_what_each_image_got(x, run(jax.random.PRNGKey(t))) for t in range(120)]
+    cut_batches = [k for k in kinds if (k == "cut").any()]
+    assert all((k == "cut").all() for k in cut_batches)  # cutout on one image: on all of the batch
+    assert 120 / 6 * 0.5 < len(cut_batches) < 120 / 6 * 1.5  # one op in six
+    flip_batches = [k for k in kinds if (k == "mirror").any()]
+    assert all(np.isin(k, ["mirror", "same"]).all() for k in flip_batches)
+    assert 120 / 6 * 0.5 < len(flip_batches) < 120 / 6 * 1.5
+    mirrored = np.mean([(k == "mirror").mean() for k in flip_batches])
+    assert 0.4 < mirrored < 0.6  # each image of a flip batch mirrored with probability 1/2
+
+
+def test_augment_per_image_draws_one_op_per_image():
+    x = _rgb_batch(600)
+    kinds = _what_each_image_got(x, A.augment(jax.random.PRNGKey(0), x, rgb=True, per="image"))
+    assert 600 / 6 * 0.7 < (kinds == "cut").sum() < 600 / 6 * 1.3  # the ops mixed within one batch
+    assert 600 / 12 * 0.6 < (kinds == "mirror").sum() < 600 / 12 * 1.4  # flip op, then a coin
+    with pytest.raises(ValueError, match="per must be one of"):
+        A.augment(jax.random.PRNGKey(0), x, rgb=True, per="pixel")
+
+
+def test_augment_never_flips_grayscale():
+    x = jnp.asarray(np.random.RandomState(1).rand(300, 16, 16, 1).astype(np.float32) + 0.5)
+    for per in ("batch", "image"):
+        for t in range(30 if per == "batch" else 1):
+            kinds = _what_each_image_got(x, A.augment(jax.random.PRNGKey(t), x, rgb=False, per=per))
+            assert not (kinds == "mirror").any()
+
+
+def test_evaluation_draws_its_augmentation_per_batch_unless_told(toy, monkeypatch):
+    from frepo_lite.evaluate import random_subset, train_network
+    images, labels = random_subset(toy, 2)
+    seen = []
+    monkeypatch.setattr(E, "augment", lambda key, x, rgb, per: seen.append(per) or x)
+    for cfg in (E.EvalConfig(width=4, steps=1), E.EvalConfig(width=4, steps=1, augment_per="image")):
+        E._trainer.cache_clear()
+        train_network(images, labels, toy, cfg)
+    E._trainer.cache_clear()
+    assert seen == ["batch", "image"]
+    with pytest.raises(ValueError, match="augment_per"):
+        E.EvalConfig(augment_per="pixel")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,12 +396,33 @@ def test_evaluation_krr_uses_the_sets_lambda0_and_flips(toy, monkeypatch):
 
 
 def test_krr_settings_of_a_distilled_set():
-    cfg = D.DistillConfig(lambda0=0.01, images_per_class=1)
-    assert D.krr_settings(cfg, rgb=True, num_classes=10) == {"krr_lambda0": 0.01, "krr_flip": True}
-    assert D.krr_settings(cfg, rgb=False, num_classes=10) == {"krr_lambda0": 0.01, "krr_flip": False}
+    info = lambda name, channels=3: DatasetInfo(name, None, 10, 32, channels, "none")  # noqa: E731
+    cfg = D.DistillConfig(lambda0=0.01, images_per_class=50)
+    assert D.krr_settings(cfg, info("cifar10")) == {"krr_lambda0": 0.01, "krr_flip": True}
+    assert D.krr_settings(cfg, info("mnist", 1)) == {"krr_lambda0": 0.01, "krr_flip": False}
     import dataclasses
-    stored = {**dataclasses.asdict(cfg.replace(images_per_class=50)), "unknown_field": 1}
-    assert D.krr_settings(stored, rgb=True, num_classes=10) == {"krr_lambda0": 0.01, "krr_flip": False}
+    stored = {**dataclasses.asdict(cfg.replace(flip=False)), "unknown_field": 1}
+    assert D.krr_settings(stored, info("cifar10")) == {"krr_lambda0": 0.01, "krr_flip": False}
+
+
+# The authors' flips at every dataset and size of the paper's Tables 1 and 3: all RGB data, except CIFAR-100
+# at 10 and 50 images/class, Tiny ImageNet at 10 and ImageNet; never MNIST-like data.
+PAPER_FLIPS = {("mnist", 1): False, ("mnist", 10): False, ("mnist", 50): False,
+               ("fashion_mnist", 1): False, ("fashion_mnist", 10): False, ("fashion_mnist", 50): False,
+               ("cifar10", 1): True, ("cifar10", 10): True, ("cifar10", 50): True,
+               ("cifar100", 1): True, ("cifar100", 10): False, ("cifar100", 50): False,
+               ("tiny_imagenet", 1): True, ("tiny_imagenet", 10): False,
+               ("imagenette", 1): True, ("imagenette", 10): True, ("imagewoof", 1): True, ("imagewoof", 10): True,
+               ("imagenet", 1): False, ("imagenet", 2): False}
+
+
+@pytest.mark.parametrize("dataset, ipc", sorted(PAPER_FLIPS))
+def test_flips_follow_the_authors_rule(dataset, ipc):
+    from frepo_lite.data import REGISTRY
+    info = REGISTRY.get(dataset, DatasetInfo(dataset, None, 1000, 64, 3, "full"))  # ImageNet-1K at 64 px
+    cfg = D.DistillConfig(images_per_class=ipc)
+    assert D.use_flip(cfg, info) == PAPER_FLIPS[dataset, ipc]
+    assert D.use_flip(cfg.replace(flip=not PAPER_FLIPS[dataset, ipc]), info) != PAPER_FLIPS[dataset, ipc]
 
 
 def test_evaluation_batches_are_random_distinct_and_cover_the_set():

@@ -221,7 +221,7 @@ def test_cifar10_from_tfds_is_preprocessed_and_distilled(server, served_cifar, t
 
     cfg = preset("cpu", "cifar10", width=8, real_batch=32, online_batch=10, pool_size=1, max_online_steps=1,
                    steps=1, images_per_class=1)
-    assert D.krr_settings(cfg, ds.info.is_rgb, ds.num_classes)["krr_flip"]  # 10 RGB images: flips are used
+    assert D.krr_settings(cfg, ds.info)["krr_flip"]  # CIFAR-10: flips are used
     initial, _ = D.init_distilled(ds, cfg)
     result = D.distill(ds, cfg, progress=False, log_every=1)
     assert result.steps_done == 1 and len(result.history["loss"]) == 1 and np.isfinite(result.history["loss"]).all()

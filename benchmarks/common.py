@@ -20,6 +20,8 @@ import jax
 from frepo_lite import cost, sharding
 from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.distill import init_state, make_step
+from frepo_lite.export import DistilledSet, load_distilled
+from frepo_lite.protocol import SAME_DISTILLATION_SINCE
 from frepo_lite.stored import RESULTS_DIR
 
 RESULTS = RESULTS_DIR  # every result ships with the package (frepo_lite/results/)
@@ -100,3 +102,23 @@ def preset_changes(dataset: str, ipc: int) -> dict:
     final = dataclasses.asdict(preset("cpu", dataset, images_per_class=ipc))
     generic = dataclasses.asdict(trial_config(ipc, {}))
     return {k: v for k, v in final.items() if v != generic[k]}
+
+
+def stored_set(path: Path, cfg, info, made_by: int | None = None) -> DistilledSet | None:
+    """The distilled set of dataset `info` stored at path when it was distilled with cfg's settings (its
+    metadata's 'distillation'; a field it lacks counts as that field's default) by a protocol version whose
+    distillation is this one's (protocol.SAME_DISTILLATION_SINCE), else None.
+
+    A distilled set does not depend on the evaluation: when only the evaluation changed, a report script
+    evaluates the stored set again instead of distilling it again. made_by: the protocol version that distilled
+    the set, for a set whose metadata does not record it (the row that first measured it).
+    """
+    if not path.exists():
+        return None
+    stored = load_distilled(path)
+    made = stored.metadata.get("distillation") or {}
+    version = stored.metadata["provenance"].get("protocol_version", made_by)
+    fields = {f.name: f.default for f in dataclasses.fields(cfg)}
+    same = all(made.get(k, fields[k]) == v for k, v in dataclasses.asdict(cfg).items())
+    current = version is not None and version >= SAME_DISTILLATION_SINCE["rgb" if info.is_rgb else "grayscale"]
+    return stored if same and current and stored.metadata["dataset"] == info.name else None

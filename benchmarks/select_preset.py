@@ -25,19 +25,20 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from frepo_lite.data import load_dataset
+from frepo_lite.data import dataset_info, load_dataset
 from frepo_lite.configs import preset
 from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
-from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION
-from common import CPU_EVAL, RESULTS as ALL_RESULTS, machine, preset_changes, trial_config
+from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION, paper_frepo
+from common import CPU_EVAL, RESULTS as ALL_RESULTS, machine, preset_changes, stored_set, trial_config
 
 RESULTS = ALL_RESULTS / "selection"
 RUNS = Path("runs") / "select"
@@ -51,32 +52,44 @@ TUNED = {"lambda0": 1e-2, "label_scale": 0.5}
 
 
 def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict, split: str = "val",
-              eval_cfg: EvalConfig = SELECTION_EVAL) -> dict:
-    """Distill the trial's configuration (resumable) and evaluate the set on `split`; the row as a dict."""
+              eval_cfg: EvalConfig = SELECTION_EVAL, stored: tuple | None = None, previous: dict | None = None) -> dict:
+    """Distill the trial's configuration (resumable) and evaluate the set on `split`; the row as a dict.
+
+    stored: (path, DistilledSet) of a set of exactly this configuration, already distilled (common.stored_set),
+    to evaluate instead of distilling; its distillation time and KRR fallbacks are those of `previous`, the row
+    that measured it first.
+    """
     if dataset not in data_cache:
         data_cache[dataset] = load_dataset(dataset)
     data = data_cache[dataset]
     cfg = trial_config(ipc, changes)
     settings = dataclasses.asdict(cfg)
-    digest = hashlib.sha256(json.dumps({**settings, "dataset": dataset, "protocol": PROTOCOL_VERSION},
-                                       sort_keys=True).encode()).hexdigest()[:16]
-    RUNS.mkdir(parents=True, exist_ok=True)
-    set_path = RUNS / f"{dataset}_ipc{ipc}_{digest}.npz"
     t0 = time.perf_counter()
-    result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{digest}.ckpt", progress=False)
-    if not set_path.exists():
-        meta = build_metadata(data.info, settings, dataclasses.asdict(eval_cfg), steps_done=result.steps_done,
-                              seconds=round(result.seconds, 1), command=f"select_preset.py trial {name}")
-        save_distilled(set_path, result.images, result.labels, data.preprocessing, meta)
+    if stored is not None:
+        path, kept = stored
+        images, labels, set_path = kept.images, kept.labels, Path(os.path.relpath(path))
+        distill_seconds, fallbacks = previous["distill_seconds"], previous["krr_fallbacks"]
+        made_by = previous.get("set_protocol_version", previous["protocol_version"])
+    else:
+        digest = hashlib.sha256(json.dumps({**settings, "dataset": dataset, "protocol": PROTOCOL_VERSION},
+                                           sort_keys=True).encode()).hexdigest()[:16]
+        RUNS.mkdir(parents=True, exist_ok=True)
+        set_path = RUNS / f"{dataset}_ipc{ipc}_{digest}.npz"
+        result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{digest}.ckpt", progress=False)
+        if not set_path.exists():
+            meta = build_metadata(data.info, settings, dataclasses.asdict(eval_cfg), steps_done=result.steps_done,
+                                  seconds=round(result.seconds, 1), command=f"select_preset.py trial {name}")
+            save_distilled(set_path, result.images, result.labels, data.preprocessing, meta)
+        images, labels = result.images, result.labels
+        distill_seconds, fallbacks = round(result.history["seconds"], 1), result.history["krr_fallbacks"]
+        made_by = PROTOCOL_VERSION
     krr = krr_settings(cfg, data.info)
-    r = evaluate_support(result.images, result.labels, data, eval_cfg, split=split, progress=False,
-                         resume_dir=RUNS, **krr)
+    r = evaluate_support(images, labels, data, eval_cfg, split=split, progress=False, resume_dir=RUNS, **krr)
     return {"trial": name, "dataset": dataset, "ipc": ipc, "changes": changes, "split": split,
             "network": r["network"], "eval_steps": r["steps"], "acc_mean": r["acc_mean"], "acc_std": r["acc_std"],
-            "accs": r["accs"],
-            "krr_acc_mean": r["krr_acc_mean"], "distill_seconds": round(result.history["seconds"], 1),
-            "krr_fallbacks": result.history["krr_fallbacks"], "steps": cfg.steps, "set": str(set_path),
-            "settings": settings, "protocol_version": PROTOCOL_VERSION, "machine": machine(),
+            "accs": r["accs"], "krr_acc_mean": r["krr_acc_mean"], "distill_seconds": distill_seconds,
+            "krr_fallbacks": fallbacks, "steps": cfg.steps, "set": str(set_path), "settings": settings,
+            "protocol_version": PROTOCOL_VERSION, "set_protocol_version": made_by, "machine": machine(),
             "wall_seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -187,12 +200,22 @@ def cmd_report(args, cache) -> None:
         name = f"preset_w{args.eval.width}"
         if done(name, dataset, ipc, "test"):
             continue
-        row = run_trial(name, dataset, ipc, changes, cache, split="test", eval_cfg=args.eval)
+        # the set the package ships is this row's set: evaluated again as it is when an earlier report
+        # measured it (under an older evaluation protocol, or by other networks)
+        shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
+        earlier = [r for r in load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
+                   and (r["dataset"], r["ipc"]) == (dataset, ipc)]
+        made_by = earlier[-1].get("set_protocol_version", earlier[-1]["protocol_version"]) if earlier else None
+        kept = stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset), made_by) if earlier else None
+        reuse = kept is not None
+        row = run_trial(name, dataset, ipc, changes, cache, split="test", eval_cfg=args.eval,
+                        stored=(shipped, kept) if reuse else None, previous=earlier[-1] if reuse else None)
         base = evaluate_random_subset(cache[dataset], ipc, args.eval, progress=False, split="test",
                                       resume_dir=RUNS)
         row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
-        DISTILLED.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set the package ships (frepo_lite.stored)
+        if not reuse:
+            DISTILLED.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(row["set"], shipped)  # the set the package ships (frepo_lite.stored)
         save_row(row)
 
 
@@ -229,14 +252,19 @@ def write_table1(rows: list[dict]) -> None:
              "Each set distilled on the 2-core CPU with `preset(\"cpu\", dataset, images_per_class=k)` (values "
              "chosen on the validation split: `frepo_lite/results/selection/selection.md`), then fresh networks trained on it and on a random "
              "real subset of the same size, and measured once on the test split. Accuracy (%), mean ± std over "
-             "the networks; KRR accuracy in brackets.", "",
+             "the networks; KRR accuracy in brackets. Our sets learn their labels: \"FRePo (paper)\" is the paper's "
+             "learned-label run (its Table 7); its Table 1 reports the better of a learned-label and a fixed-label "
+             "run, given in the last column.", "",
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (paper) | "
-             "evaluation networks | steps | distill time |", "|---|---|---|---|---|---|---|---|---|"]
+             "evaluation networks | protocol | steps | distill time | paper's Table 1 (the better of learned and "
+             "fixed labels) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in final:
-        paper, random = PAPER_TABLE1.get(key := (r["dataset"], r["ipc"]), ""), PAPER_RANDOM.get(key, "")
+        key = (r["dataset"], r["ipc"])
+        paper = paper_frepo(*key, learn_labels=r["settings"]["learn_labels"])
         lines.append(f"| {r['dataset']} | {r['ipc']} | {pct(r)} ({100 * r['krr_acc_mean']:.1f}) | "
-                     f"{pct(r['random_subset'])} | {paper} | {random} | {evaluated_by(r)} | {r['steps']} | "
-                     f"{r['distill_seconds'] / 60:.1f} min |")
+                     f"{pct(r['random_subset'])} | {paper or ''} | {PAPER_RANDOM.get(key, '')} | {evaluated_by(r)} | "
+                     f"{r['protocol_version']} | {r['steps']} | {r['distill_seconds'] / 60:.1f} min | "
+                     f"{PAPER_TABLE1.get(key, '')} |")
     lines += ["", "The protocol trains each network " + ", ".join(f"{eval_steps_for(n)} steps at {n} images"
                                                              for n in (10, 100, 500)) +
               " (`frepo_lite.evaluate.eval_steps_for`); the evaluation column gives the steps each row's networks "

@@ -32,7 +32,7 @@ from frepo_lite.configs import CPU_STEPS, EvalConfig
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import evaluate_support
-from frepo_lite.protocol import PAPER_TABLE1 as PAPER
+from frepo_lite.protocol import paper_frepo
 
 SCREEN = RESULTS / "screen"
 SPLIT = "val"  # screening chooses: it reads the validation split held out of train, never the test split
@@ -119,14 +119,14 @@ def write_markdown(rows: list[dict]) -> None:
              "the networks. A ranking, not a result: what counts is the set distilled on the CPU.", "",
              "A trial that names its steps asks what more steps would give: its CPU minutes "
              "(ms per step x steps) show whether the CPU could afford them.", "",
-             "| dataset | img/cls | trial | change | CPU ms/step | steps | CPU min | FRePo (screen) | paper |",
+             "| dataset | img/cls | trial | change | CPU ms/step | steps | CPU min | FRePo (screen) | paper (same labels, Table 7) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         change = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(the preset)"
         f, cpu_minutes = r["frepo"], r["cpu_ms_per_step"] * r["steps"] / 60000
         lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | {change} | {r['cpu_ms_per_step']:.0f} | "
                      f"{r['steps']} | {cpu_minutes:.0f} | {100 * f['acc_mean']:.1f} ± {100 * f['acc_std']:.1f} | "
-                     f"{PAPER.get((r['dataset'], r['ipc']), '')} |")
+                     f"{paper_frepo(r['dataset'], r['ipc'], r['overrides'].get('learn_labels', True)) or ''} |")
     machines = sorted({r["machine"] for r in rows})
     lines += ["", f"Distilled and evaluated on: {'; '.join(machines)}.", "",
               "Reproduce: `python benchmarks/select_screen.py time --trials T.json` on the CPU machine, then "

@@ -53,6 +53,7 @@ def build_metadata(dataset_info, distill_config: dict | None = None, eval_config
     import jax
 
     from . import __version__
+    from .protocol import PROTOCOL_VERSION
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -69,7 +70,7 @@ def build_metadata(dataset_info, distill_config: dict | None = None, eval_config
         "label_convention": LABEL_CONVENTION,
         "distillation": distill_config,
         "evaluation_recipe": eval_config,
-        "provenance": {"frepo_lite": __version__, "jax": jax.__version__,
+        "provenance": {"frepo_lite": __version__, "protocol_version": PROTOCOL_VERSION, "jax": jax.__version__,
                        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                        **provenance},
     }

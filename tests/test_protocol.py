@@ -430,3 +430,10 @@ def test_evaluation_batches_are_random_distinct_and_cover_the_set():
     assert all(len(set(d.tolist())) == 5 and d.max() < 20 for d in draws)
     assert len({tuple(d.tolist()) for d in draws}) == 40  # a new batch each step
     assert set(np.concatenate(draws).tolist()) == set(range(20))  # every image gets its turn
+
+
+def test_our_runs_stand_beside_the_papers_run_of_the_same_label_setting():
+    from frepo_lite.protocol import PAPER_TABLE1, paper_frepo
+    assert paper_frepo("fashion_mnist", 1) == 74.2 and paper_frepo("fashion_mnist", 1, learn_labels=False) == 75.6
+    assert paper_frepo("mnist", 1) == 92.5 and PAPER_TABLE1["mnist", 1] == 93.0  # Table 1: the better of the two
+    assert paper_frepo("cifar100", 10, learn_labels=False) == 39.6 and paper_frepo("tiny_imagenet", 1) is None

@@ -19,6 +19,7 @@ import paper_membership  # noqa: E402
 import paper_table1  # noqa: E402
 import paper_transfer  # noqa: E402
 import select_krr_support  # noqa: E402
+import select_paper_gpu  # noqa: E402
 import select_preset  # noqa: E402
 import select_screen  # noqa: E402
 
@@ -348,6 +349,29 @@ def test_paper_table1_evaluates_the_stored_set_of_an_older_protocol_without_dist
     assert row["machine"] == "cpu machine" and row["paper_frepo"] == 92.5 and row["paper_table1"] == 93.0
     table = paper_table1.write_markdown("paper").read_text()
     assert f"| 5 | {paper_table1.PROTOCOL_VERSION} | 93.0 |" in table
+
+
+def test_the_gpu_suspects_are_chosen_on_validation_and_only_the_winner_and_the_preset_read_test(tmp_path,
+                                                                                             monkeypatch, toy):
+    import jax
+    monkeypatch.setattr(select_paper_gpu, "OUT", tmp_path)
+    monkeypatch.setattr(select_paper_gpu, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(select_paper_gpu, "machine", lambda: "gpu")
+    distilled = []
+    monkeypatch.setattr(select_paper_gpu, "distill", lambda data, cfg, **k: distilled.append(
+        (cfg.bn_momentum, cfg.steps, jax.config.jax_default_matmul_precision)) or FakeResult())
+    score = {0.9: 0.80, 0.1: 0.85}  # bn0.1 wins on validation
+    monkeypatch.setattr(select_paper_gpu, "evaluate_support", lambda images, labels, data, cfg, split, **k: {
+        **fake_evaluation([])(images, labels, data, cfg, split), "acc_mean": score[distilled[-1][0]]})
+    select_paper_gpu.main(["--steps", "7"])
+    assert distilled == [(0.9, 7, None), (0.1, 7, None), (0.9, 7, "highest"), (0.1, 7, None), (0.9, 7, None)]
+    rows = json.loads((tmp_path / "paper_gpu.json").read_text())
+    assert [(r["trial"], r["split"]) for r in rows] == [("as_now", "val"), ("bn0.1", "val"),
+                                                       ("precision_highest", "val"), ("bn0.1", "test"),
+                                                       ("as_now", "test")]
+    assert "`bn0.1`" in (tmp_path / "paper_gpu.md").read_text()
+    select_paper_gpu.main(["--steps", "7"])  # a rerun distils nothing again
+    assert len(distilled) == 5
 
 
 def test_paper_cost_benchmark_resumes_and_stops_a_series_past_its_limit(tmp_path, monkeypatch, toy):

@@ -98,18 +98,41 @@ def markdown(dataset: str, rows: list[dict], meta: dict) -> str:
                   "| victim | test acc | " + " | ".join(ATTACK_NAMES[a] for a in attacks) + " |",
                   "|---|---|" + "---|" * len(attacks)]
         lines += [f"| {v} | {p[0]} | " + " | ".join(f"{x:.2f}" for x in p[1:]) + " |" for v, p in paper.items()]
-    lines += ["", "## Over training steps (Fig. 5c-d): test accuracy (%) / largest AUC of the five attacks", "",
+    lines += ["", "## Over training steps (Fig. 5c-d): test accuracy (%) / largest AUC of the five attacks / its "
+              "true-positive rate at 1 % false positives", "",
               "| victim | " + " | ".join(str(s) for s in meta["checkpoints"]) + " |",
               "|---|" + "---|" * len(meta["checkpoints"])]
+    strongest = {(r["victim"], r["steps"]): max(r["attacks"].values(), key=lambda a: a["auc"]) for r in rows}
     for v in dict.fromkeys(r["victim"] for r in rows):
         by_step = {r["steps"]: r for r in rows if r["victim"] == v}
         lines.append(f"| {v} | " + " | ".join(
-            f"{100 * by_step[s]['test_acc']:.1f} / {max(a['auc'] for a in by_step[s]['attacks'].values()):.2f}"
-            for s in meta["checkpoints"]) + " |")
+            f"{100 * by_step[s]['test_acc']:.1f} / {strongest[v, s]['auc']:.2f} / "
+            f"{100 * strongest[v, s]['tpr_at_1%']:.1f} %" for s in meta["checkpoints"]) + " |")
+    lines += ["", leak_sentence(strongest, meta["checkpoints"])]
     lines += ["", "An attack that fails shows that this attack fails, not that the network is private: see "
               "notebooks/07_membership_inference.ipynb.", "",
               *provenance(meta)]
     return "\n".join(lines) + "\n"
+
+
+LEAK_AUC = 0.6  # a victim "leaks" once its strongest attack's AUC reaches this (the paper's real victims: 0.99)
+
+
+def leak_sentence(strongest: dict, checkpoints) -> str:
+    """When the real victim starts to leak (its strongest attack's AUC >= LEAK_AUC), beside the distilled
+    victim at the same step; or that it never does here. strongest: {(victim, steps): attack report}."""
+    real, distilled = VICTIMS[0], VICTIMS[2]
+    leaking = [s for s in sorted(checkpoints) if strongest[real, s]["auc"] >= LEAK_AUC]
+    last = max(checkpoints)
+    if not leaking:
+        return (f"The real victim never leaks here (largest AUC {strongest[real, last]['auc']:.2f} at {last} steps, "
+                f"below {LEAK_AUC}): the defence cannot be told apart from an attack too weak for this victim.")
+    s = leaking[0]
+    return (f"The real victim leaks from step {s} on (largest AUC {strongest[real, s]['auc']:.2f}, TPR "
+            f"{100 * strongest[real, s]['tpr_at_1%']:.1f} % at 1 % FPR; {strongest[real, last]['auc']:.2f} at {last} "
+            f"steps); the FRePo victim at step {s}: AUC {strongest[distilled, s]['auc']:.2f}, TPR "
+            f"{100 * strongest[distilled, s]['tpr_at_1%']:.1f} % (at {last} steps: "
+            f"{strongest[distilled, last]['auc']:.2f}).")
 
 
 def main(argv=None) -> None:

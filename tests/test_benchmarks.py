@@ -208,8 +208,9 @@ def test_paper_membership_benchmark_trains_each_victim_on_its_own_set_and_caches
     def fake_victims(victims, d, members, nonmembers, cfg, checkpoints, seed=0):
         (name, (images, labels)), = victims.items()
         trained_on[name] = images
+        auc = lambda s: 0.5 + (0.1 * s if name.startswith("real") else 0.0)  # noqa: E731  the real one leaks at 2
         return [{"victim": name, "steps": s, "test_acc": 0.5,
-                 "attacks": {a: {"auc": 0.5, "advantage": 0.0, "tpr_at_1%": 0.01, "tpr_at_0.1%": 0.0}
+                 "attacks": {a: {"auc": auc(s), "advantage": 0.0, "tpr_at_1%": 0.01, "tpr_at_0.1%": 0.0}
                              for a in privacy.ATTACKS}} for s in sorted(checkpoints)]
 
     monkeypatch.setattr(paper_membership, "RESULTS", tmp_path / "results")
@@ -228,6 +229,10 @@ def test_paper_membership_benchmark_trains_each_victim_on_its_own_set_and_caches
     table = (tmp_path / "results" / "membership_mnist.md").read_text()
     assert "## After 5 training steps" in table and "| FRePo | 8 images distilled" in table
     assert "| real (10 000 members) | 99.2 |" in table and "test machine" in table
+    assert "| real (all members) | 50.0 / 0.70 / 1.0 % | 50.0 / 1.00 / 1.0 % |" in table  # steps 2 and 5
+    assert "The real victim leaks from step 2 on (largest AUC 0.70" in table and "FRePo victim at step 2: AUC 0.50" in table
+    assert paper_membership.leak_sentence({(v, 5): {"auc": 0.55} for v in paper_membership.VICTIMS}, [5]).startswith(
+        "The real victim never leaks here (largest AUC 0.55 at 5 steps")
     trained_on.clear()
     paper_membership.main(argv)
     assert trained_on == {}  # every victim came from the cache

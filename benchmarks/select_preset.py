@@ -274,10 +274,13 @@ def write_table1(rows: list[dict]) -> None:
               "Distillation times are wall-clock times on that machine, with other measurements sharing its two "
               "cores at times.", "",
               "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_preset.py report --rows "
-              "mnist:1 fashion_mnist:1 --eval-models 5` and `... report --rows mnist:10 fashion_mnist:10` "
-              "(2 networks), after the selection phases, whose runs they reuse; `... report --rows mnist:50 "
-              "fashion_mnist:50 --eval-steps 1000` (2 networks) after `python benchmarks/select_krr_support.py`, whose full-support runs "
-              "they reuse. `--protocol` evaluates by the paper's 5 networks of width 128 instead."]
+              "mnist:1 fashion_mnist:1 --eval-models 5` (5 networks of width 32), `... report --protocol --rows "
+              "mnist:1 fashion_mnist:1` (the paper's 5 networks of width 128), `... report --rows mnist:10 "
+              "fashion_mnist:10` (2 networks of width 32) and `... report --rows mnist:50 fashion_mnist:50 "
+              "--eval-steps 1000` (2 networks). Each row's set is the selection's own run of its settings (at 50 "
+              "images/class the full-support run of `select_krr_support.py`), shipped in "
+              "`frepo_lite/results/distilled/`; a report under a newer evaluation protocol evaluates that set again "
+              "without distilling it."]
     (RESULTS.parent / "table1_cpu.md").write_text("\n".join(lines) + "\n")
 
 

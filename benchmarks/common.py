@@ -104,6 +104,12 @@ def preset_changes(dataset: str, ipc: int) -> dict:
     return {k: v for k, v in final.items() if v != generic[k]}
 
 
+def distilled_by(row: dict) -> int:
+    """The protocol version that distilled a report row's set: its 'set_protocol_version', else the version of
+    the row itself (rows written before the field existed; 1 for rows older than versions)."""
+    return row.get("set_protocol_version", row.get("protocol_version", 1))
+
+
 def stored_set(path: Path, cfg, info, made_by: int | None = None) -> DistilledSet | None:
     """The distilled set of dataset `info` stored at path when it was distilled with cfg's settings (its
     metadata's 'distillation'; a field it lacks counts as that field's default) by a protocol version whose

@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from common import RESULTS, RUNS, machine, stored_set
+from common import RESULTS, RUNS, distilled_by, machine, stored_set
 from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings
@@ -43,11 +43,11 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
     data = load_dataset(name)
     shipped = RESULTS / "distilled" / f"{preset_name}_{name}_ipc{ipc}.npz"
     earlier = json.loads(out.read_text()) if out.exists() else None
-    made_by = earlier.get("set_protocol_version", earlier.get("protocol_version", 1)) if earlier else None
-    kept = stored_set(shipped, cfg, data.info, made_by) if earlier else None
+    kept = stored_set(shipped, cfg, data.info, distilled_by(earlier)) if earlier else None
     if kept is not None:  # the set an earlier row measured, evaluated again as it is (a newer protocol)
         images, labels = kept.images, kept.labels
         distill_seconds, fallbacks = earlier["distill_seconds"], earlier["krr_fallbacks"]
+        made_by = distilled_by(earlier)
         print(f"{shipped.name}: the stored set of these settings, evaluated again without distilling")
     else:
         digest = hashlib.sha1(json.dumps({**dataclasses.asdict(cfg), "protocol": PROTOCOL_VERSION},

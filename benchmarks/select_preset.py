@@ -38,7 +38,8 @@ from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_RANDOM, PAPER_TABLE1, PROTOCOL_VERSION, paper_frepo
-from common import CPU_EVAL, RESULTS as ALL_RESULTS, machine, preset_changes, stored_set, trial_config
+from common import (CPU_EVAL, RESULTS as ALL_RESULTS, distilled_by, machine, preset_changes, stored_set,
+                    trial_config)
 
 RESULTS = ALL_RESULTS / "selection"
 RUNS = Path("runs") / "select"
@@ -69,7 +70,7 @@ def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict
         path, kept = stored
         images, labels, set_path = kept.images, kept.labels, Path(os.path.relpath(path))
         distill_seconds, fallbacks = previous["distill_seconds"], previous["krr_fallbacks"]
-        made_by = previous.get("set_protocol_version", previous["protocol_version"])
+        made_by = distilled_by(previous)
     else:
         digest = hashlib.sha256(json.dumps({**settings, "dataset": dataset, "protocol": PROTOCOL_VERSION},
                                            sort_keys=True).encode()).hexdigest()[:16]
@@ -205,8 +206,8 @@ def cmd_report(args, cache) -> None:
         shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
         earlier = [r for r in load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
                    and (r["dataset"], r["ipc"]) == (dataset, ipc)]
-        made_by = earlier[-1].get("set_protocol_version", earlier[-1]["protocol_version"]) if earlier else None
-        kept = stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset), made_by) if earlier else None
+        kept = (stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset), distilled_by(earlier[-1]))
+                if earlier else None)
         reuse = kept is not None
         row = run_trial(name, dataset, ipc, changes, cache, split="test", eval_cfg=args.eval,
                         stored=(shipped, kept) if reuse else None, previous=earlier[-1] if reuse else None)

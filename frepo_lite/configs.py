@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from .augment import PER as AUGMENT_PER
 from .kernels import LAMBDA0
 from .models import BN_MOMENTUM
 
@@ -113,8 +114,8 @@ class EvalConfig:
                      non_negative=("warmup_steps", "seed"), positive_float=("lr",))
         if not 0.0 <= self.final_lr_ratio <= 1.0:
             raise ValueError(f"EvalConfig.final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
-        if self.augment_per not in ("batch", "image"):
-            raise ValueError(f"EvalConfig.augment_per must be 'batch' or 'image', got {self.augment_per!r}")
+        if self.augment_per not in AUGMENT_PER:
+            raise ValueError(f"EvalConfig.augment_per must be one of {AUGMENT_PER}, got {self.augment_per!r}")
 
     def replace(self, **kw) -> "EvalConfig":
         return dataclasses.replace(self, **kw)

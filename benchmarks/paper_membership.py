@@ -115,18 +115,15 @@ def markdown(dataset: str, rows: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-LEAK_AUC = 0.6  # a victim "leaks" once its strongest attack's AUC reaches this (the paper's real victims: 0.99)
-
-
 def leak_sentence(strongest: dict, checkpoints) -> str:
-    """When the real victim starts to leak (its strongest attack's AUC >= LEAK_AUC), beside the distilled
+    """When the real victim starts to leak (its strongest attack's AUC >= privacy.LEAK_AUC), beside the distilled
     victim at the same step; or that it never does here. strongest: {(victim, steps): attack report}."""
     real, distilled = VICTIMS[0], VICTIMS[2]
-    leaking = [s for s in sorted(checkpoints) if strongest[real, s]["auc"] >= LEAK_AUC]
+    leaking = [s for s in sorted(checkpoints) if strongest[real, s]["auc"] >= privacy.LEAK_AUC]
     last = max(checkpoints)
     if not leaking:
         return (f"The real victim never leaks here (largest AUC {strongest[real, last]['auc']:.2f} at {last} steps, "
-                f"below {LEAK_AUC}): the defence cannot be told apart from an attack too weak for this victim.")
+                f"below {privacy.LEAK_AUC}): the defence cannot be told apart from an attack too weak for this victim.")
     s = leaking[0]
     return (f"The real victim leaks from step {s} on (largest AUC {strongest[real, s]['auc']:.2f}, TPR "
             f"{100 * strongest[real, s]['tpr_at_1%']:.1f} % at 1 % FPR; {strongest[real, last]['auc']:.2f} at {last} "

@@ -26,7 +26,8 @@ def describe_label_leanings(labels: np.ndarray, class_names: list[str], start: f
     lines = []
     for i in range(0, len(labels), every):
         own = int(np.argmax(labels[i]))
-        parts = ", ".join(f"{class_names[c]} {s:+.2f}" for c, s in top_off_class(labels[i:i + 1], k)[0])
+        parts = ", ".join(f"{class_names[c]} {round(float(s), 2) + 0.0:+.2f}"  # + 0.0: no "-0.00"
+                          for c, s in top_off_class(labels[i:i + 1], k)[0])
         lines.append(f"image {i} ({class_names[own]}, own score {labels[i, own]:+.2f}): largest other scores "
                      f"{parts} (all started at {start:+.2f})")
     return lines

@@ -42,6 +42,7 @@ from .models import init_model, make_model, mse_train_step
 
 ATTACKS = ("threshold", "logistic", "mlp", "random_forest", "knn")
 LOW_FPRS = (0.01, 0.001)
+LEAK_AUC = 0.6  # a victim "leaks" once its strongest attack's ROC AUC reaches this (the paper's real victims: 0.99)
 
 
 def member_split(y: np.ndarray, num_members: int, num_nonmembers: int, num_classes: int, seed: int = 0):

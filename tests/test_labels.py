@@ -15,6 +15,8 @@ def test_sentences_come_from_the_numbers():
     labels = np.array([[-0.1, 0.9, -0.3, 0.25]])
     (line,) = describe_label_leanings(labels, ["a", "b", "c", "d"], start=-0.1, k=2)
     assert line.startswith("image 0 (b, own score +0.90)") and "d +0.25, a -0.10" in line
+    (line,) = describe_label_leanings(np.array([[0.9, -0.001, -0.3]]), ["a", "b", "c"], start=-0.1, k=1)
+    assert "b +0.00" in line  # a score that rounds to zero prints without a minus sign
 
 
 def test_every_picks_the_first_image_of_each_class_with_its_real_index():

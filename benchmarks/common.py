@@ -128,3 +128,8 @@ def stored_set(path: Path, cfg, info, made_by: int | None = None) -> DistilledSe
     same = all(made.get(k, fields[k]) == v for k, v in dataclasses.asdict(cfg).items())
     current = version is not None and version >= SAME_DISTILLATION_SINCE["rgb" if info.is_rgb else "grayscale"]
     return stored if same and current and stored.metadata["dataset"] == info.name else None
+
+
+# Under every Table 1 file: what its "random (published)" column is.
+RANDOM_COLUMN_NOTE = ('"random (published)" is a random real subset of the same size as published by Zhao et al. '
+                      "(DC, ICLR 2021), the baseline the literature quotes; the FRePo paper gives none.")

@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from common import RESULTS, RUNS, distilled_by, machine, stored_set
+from common import RANDOM_COLUMN_NOTE, RESULTS, RUNS, distilled_by, machine, stored_set
 from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings
@@ -88,9 +88,7 @@ def write_markdown(preset_name: str) -> Path:
              "Test accuracy (%) of fresh Conv-NN networks trained on the set (mean ± std over the networks); "
              "KRR accuracy in brackets. \"FRePo (paper)\" is the paper's run of the same label setting (its Table 7; "
              "ours learn their labels); its Table 1 reports the better of a learned-label and a fixed-label run, "
-             "given in the last column. \"random (published)\" is a random real subset of the same size as "
-             "published by Zhao et al. (DC, ICLR 2021), the baseline the literature quotes; the FRePo paper gives "
-             "none.", "",
+             "given in the last column. " + RANDOM_COLUMN_NOTE, "",
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (published) | "
              "distill time | steps | width | eval nets | protocol | paper's Table 1 (the better of learned and "
              "fixed labels) |",

@@ -38,8 +38,8 @@ from frepo_lite.distill import distill, krr_settings
 from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subset, evaluate_support
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_TABLE1, PROTOCOL_VERSION, PUBLISHED_RANDOM, paper_frepo
-from common import (CPU_EVAL, RESULTS as ALL_RESULTS, distilled_by, machine, preset_changes, stored_set,
-                    trial_config)
+from common import (CPU_EVAL, RANDOM_COLUMN_NOTE, RESULTS as ALL_RESULTS, distilled_by, machine, preset_changes,
+                    stored_set, trial_config)
 
 RESULTS = ALL_RESULTS / "selection"
 RUNS = Path("runs") / "select"
@@ -255,9 +255,7 @@ def write_table1(rows: list[dict]) -> None:
              "real subset of the same size, and measured once on the test split. Accuracy (%), mean ± std over "
              "the networks; KRR accuracy in brackets. Our sets learn their labels: \"FRePo (paper)\" is the paper's "
              "learned-label run (its Table 7); its Table 1 reports the better of a learned-label and a fixed-label "
-             "run, given in the last column. \"random (published)\" is a random real subset of the same size as "
-             "published by Zhao et al. (DC, ICLR 2021), the baseline the literature quotes; the FRePo paper gives "
-             "none.", "",
+             "run, given in the last column. " + RANDOM_COLUMN_NOTE, "",
              "| dataset | img/cls | FRePo (ours) | random subset (ours) | FRePo (paper) | random (published) | "
              "evaluation networks | protocol | steps | distill time | paper's Table 1 (the better of learned and "
              "fixed labels) |", "|---|---|---|---|---|---|---|---|---|---|---|"]

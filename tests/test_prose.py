@@ -11,7 +11,6 @@ MAX_WORDS words per notebook.
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -101,8 +100,7 @@ PAPER_VALUES = [v for name in dir(protocol) if name.startswith(("PAPER_", "PUBLI
 def shown(token: str, values: list[float]) -> bool:
     """Whether some value rounds to the prose's number at the prose's precision (as is, or as a percentage)."""
     target, half = _value(token), 0.5 * 10.0 ** -_decimals(token) + 1e-9
-    return any(math.isclose(abs(v) * scale, target, abs_tol=half) or abs(abs(v) * scale - target) <= half
-               for v in values for scale in (1.0, 100.0))
+    return any(abs(abs(v) * scale - target) <= half for v in values for scale in (1.0, 100.0))
 
 
 def unshown_numbers(nb: dict, stem: str) -> list[tuple[int, str]]:

@@ -64,7 +64,9 @@ def load_checkpoint(path: str | os.PathLike, template, cfg: DistillConfig, datas
         raise ValueError(f"{path} belongs to another run (dataset {payload['dataset']!r}; differing settings "
                          f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
                          "path; the existing file is left untouched.")
-    state = flax.serialization.from_state_dict(template, payload["state"])
+    # a part of the state added after the checkpoint was written starts as the template's (its setting is off)
+    state = flax.serialization.from_state_dict(
+        template, {**flax.serialization.to_state_dict(template), **payload["state"]})
     return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
 
 

@@ -38,6 +38,11 @@ def label_scale(num_classes: int) -> float:
     return 1.0 / np.sqrt(num_classes / 10.0)
 
 
+META_LOSSES = ("mse", "cross_entropy")
+META_OPTIMIZERS = ("lamb", "adam", "adabelief")
+ACTIVATIONS = ("relu", "softplus")
+
+
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:
     """Every knob of a FRePo run. Learning rates are per step; lr decays by a cosine to lr*lr_final_ratio."""
@@ -64,13 +69,21 @@ class DistillConfig:
     lambda0: float = LAMBDA0
     kernel_dtype: str = "float32"  # or "float64" (needs JAX_ENABLE_X64=1)
     krr_support: int | None = None  # None: every distilled image is KRR support; k: a random k of them per step
+    # Options from FRePo's successors (RCIG, Loo et al. 2023), all off by default (docs/plus.md):
+    meta_loss: str = "mse"  # "mse" (FRePo) | "cross_entropy": softmax CE of the KRR predictions x a learned temperature
+    temperature_lr: float = 0.03  # Adam, constant: the learning rate of the log-temperature (cross_entropy only)
+    ema_decay: float | None = None  # None: the set is the last iterate; d: the debiased moving average, decay d
+    online_steps: int = 1  # each visit trains the pool model a uniform 1..online_steps Adam steps
+    meta_optimizer: str = "lamb"  # of the images and labels: "lamb" (FRePo) | "adam" | "adabelief"
+    activation: str = "relu"  # of the pool models: "relu" | "softplus" (softplus(beta x)/beta); evaluation: ReLU
+    softplus_beta: float = 60.0
     seed: int = 0
 
     def __post_init__(self):
         check_fields(self, positive=("images_per_class", "width", "real_batch", "pool_size",
-                                     "max_online_steps", "online_batch", "krr_support"),
+                                     "max_online_steps", "online_batch", "krr_support", "online_steps"),
                      non_negative=("steps", "seed", "init_noise_std", "lambda0"),
-                     positive_float=("lr", "online_lr"))
+                     positive_float=("lr", "online_lr", "temperature_lr", "softplus_beta"))
         if not 0.0 <= self.lr_final_ratio <= 1.0:
             raise ValueError(f"lr_final_ratio must be in [0, 1], got {self.lr_final_ratio}")
         if not 0.0 <= self.bn_momentum < 1.0:
@@ -81,6 +94,12 @@ class DistillConfig:
             raise ValueError(f"order must be 'v1' or 'v2', got {self.order!r}")
         if self.kernel_dtype not in ("float32", "float64"):
             raise ValueError(f"kernel_dtype must be 'float32' or 'float64', got {self.kernel_dtype!r}")
+        for name, allowed in (("meta_loss", META_LOSSES), ("meta_optimizer", META_OPTIMIZERS),
+                              ("activation", ACTIVATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) (or None for no moving average), got {self.ema_decay}")
 
     def replace(self, **kw) -> "DistillConfig":
         return dataclasses.replace(self, **kw)

@@ -32,7 +32,7 @@ from . import kernels, sharding
 from .data import Dataset, DatasetInfo, class_balanced_indices, herding_indices
 from .checkpoint import load_checkpoint, save_checkpoint
 from .configs import DistillConfig
-from .models import apply_model, init_model, make_model, mse_train_step
+from .models import apply_model, init_model, make_model, mse_train_step, softplus
 
 @flax.struct.dataclass
 class PoolState:
@@ -52,6 +52,8 @@ class DistillState:
     pool: PoolState
     key: jax.Array  # base PRNG key; step t uses fold_in(key, t)
     krr_fallbacks: jax.Array  # () int32 steps whose KRR needed a larger regulariser than configured
+    log_temperature: jax.Array  # () float32 the cross-entropy meta-loss's learned log-temperature (else unused)
+    average: Any  # None, or with cfg.ema_decay the moving average {'images', 'labels'} (debiased)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,14 +92,50 @@ def meta_lr_schedule(cfg: DistillConfig) -> optax.Schedule:
 
 
 def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
-    """LAMB (per-tensor trust ratio, no weight decay) with :func:`meta_lr_schedule`."""
-    return optax.lamb(meta_lr_schedule(cfg), weight_decay=0.0)
+    """The optimiser of the meta-parameters (:func:`meta_params`): images and labels take cfg.meta_optimizer
+    with :func:`meta_lr_schedule` (FRePo's LAMB: per-tensor trust ratio, no weight decay; or Adam, AdaBelief);
+    the cross-entropy meta-loss's log-temperature takes Adam at the constant cfg.temperature_lr."""
+    schedule = meta_lr_schedule(cfg)
+    if cfg.meta_optimizer == "lamb":
+        images_and_labels = optax.lamb(schedule, weight_decay=0.0)
+    else:
+        images_and_labels = {"adam": optax.adam, "adabelief": optax.adabelief}[cfg.meta_optimizer](schedule)
+    if cfg.meta_loss != "cross_entropy":
+        return images_and_labels
+    return optax.multi_transform({"set": images_and_labels, "temperature": optax.adam(cfg.temperature_lr)},
+                                 lambda params: {k: "temperature" if k == "log_temperature" else "set"
+                                                 for k in params})
+
+
+def meta_params(state: "DistillState", cfg: DistillConfig) -> dict:
+    """What the meta-gradient updates: {'images' (n,H,W,C), 'labels' (n,C)} and, with the cross-entropy
+    meta-loss, 'log_temperature' ()."""
+    params = {"images": state.images, "labels": state.labels}
+    if cfg.meta_loss == "cross_entropy":
+        params["log_temperature"] = state.log_temperature
+    return params
+
+
+def update_average(average: dict, current: dict, step, decay: float) -> dict:
+    """The debiased exponential moving average after `step` (1, 2, ...) iterates: the average of a zero-started
+    EMA of decay d divided by 1 - d**step, i.e. average + w (current - average), w = (1-d)/(1-d**step); the
+    first iterate is taken as it is."""
+    weight = (1.0 - decay) / (1.0 - decay ** step)
+    return optax.incremental_update(current, average, weight)
+
+
+def distilled_set(state: "DistillState") -> tuple[jax.Array, jax.Array]:
+    """The set a run gives (evaluated, exported, snapshotted): the moving average where the run keeps one,
+    else the last iterate. (images (n,H,W,C), labels (n,C))."""
+    if state.average is not None:
+        return state.average["images"], state.average["labels"]
+    return state.images, state.labels
 
 
 def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, flip: bool, support=None):
     """FRePo's meta-loss (paper Eq. 2) and metrics.
 
-    data: {'images': (n,H,W,C), 'labels': (n,C)}; x_target (B,H,W,C); y_target (B,C) centred one-hot.
+    data: :func:`meta_params`; x_target (B,H,W,C); y_target (B,C) centred one-hot.
     support: None (every distilled image is KRR support) or (k,) int indices of the images that are (only
     they, and their labels, get a gradient this step).
     Features of both sets come from the model in inference mode; the target features carry no gradient.
@@ -115,7 +153,10 @@ def meta_loss(data, model, variables, x_target, y_target, cfg: DistillConfig, fl
     f_t, _, _ = apply_model(model, variables, x_target)
     pred, escalations = kernels.krr_features_solve(f_s, jax.lax.stop_gradient(f_t), ys_support, cfg.lambda0,
                                                    jnp.dtype(cfg.kernel_dtype))
-    krr_loss = kernels.mse_loss(pred, y_target)
+    if cfg.meta_loss == "cross_entropy":
+        krr_loss = kernels.tempered_cross_entropy(pred, jnp.argmax(y_target, -1), data["log_temperature"])
+    else:
+        krr_loss = kernels.mse_loss(pred, y_target)
     loss = krr_loss + (kernels.label_margin_loss(ys) if cfg.learn_labels else 0.0)
     acc = jnp.mean(jnp.argmax(pred, -1) == jnp.argmax(y_target, -1))
     return loss, {"loss": loss, "krr_loss": krr_loss, "krr_batch_acc": acc, "krr_escalations": escalations}
@@ -167,16 +208,19 @@ def init_state(dataset: Dataset, cfg: DistillConfig) -> DistillState:
     model, optimizer = _model_and_online_optimizer(dataset, cfg)
     images, labels = init_distilled(dataset, cfg)
     pool_key, key = jax.random.split(jax.random.PRNGKey(cfg.seed))
-    data = {"images": jnp.asarray(images), "labels": jnp.asarray(labels)}
     pool = init_pool(model, optimizer, pool_key, dataset.x_train.shape[1:], cfg)
-    return DistillState(step=jnp.zeros((), jnp.int32), images=data["images"], labels=data["labels"],
-                        opt_state=make_meta_optimizer(cfg).init(data), pool=pool, key=key,
-                        krr_fallbacks=jnp.zeros((), jnp.int32))
+    state = DistillState(step=jnp.zeros((), jnp.int32), images=jnp.asarray(images), labels=jnp.asarray(labels),
+                         opt_state=None, pool=pool, key=key, krr_fallbacks=jnp.zeros((), jnp.int32),
+                         log_temperature=jnp.zeros((), jnp.float32),
+                         average=None if cfg.ema_decay is None else {"images": jnp.asarray(images),
+                                                                     "labels": jnp.asarray(labels)})
+    return state.replace(opt_state=make_meta_optimizer(cfg).init(meta_params(state, cfg)))
 
 
 def _model_and_online_optimizer(dataset: Dataset, cfg: DistillConfig):
+    activation = softplus(cfg.softplus_beta) if cfg.activation == "softplus" else flax.linen.relu
     model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, cfg.norm,
-                       cfg.bn_momentum)
+                       cfg.bn_momentum, activation)
     return model, optax.adam(cfg.online_lr)
 
 
@@ -185,6 +229,9 @@ def _validate(dataset: Dataset, cfg: DistillConfig) -> None:
         raise ValueError("the training images contain NaN or inf values: check the data and its preprocessing")
     if cfg.real_batch > len(dataset.x_train):
         raise ValueError(f"real_batch={cfg.real_batch} exceeds the {len(dataset.x_train)} training images")
+    if cfg.activation != "relu" and cfg.arch != "conv":
+        raise ValueError(f"activation={cfg.activation!r} needs arch='conv' (got {cfg.arch!r}): the other "
+                         "architectures use ReLU only")
     n = cfg.images_per_class * dataset.num_classes
     if cfg.krr_support is not None and cfg.krr_support > n:
         raise ValueError(f"krr_support={cfg.krr_support} exceeds the {n} distilled images; use None for all of "
@@ -229,25 +276,39 @@ def step_function(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
         variables, opt_i = take(state.pool.variables), take(state.pool.opt_state)
 
         def train_online(variables, opt_i, images, labels):
-            return online_update(model, optimizer, variables, opt_i, images, labels, k_online,
-                                 cfg.online_batch)
+            """(variables, opt_i, the number of Adam steps taken: 1, or uniform in 1..cfg.online_steps)."""
+            if cfg.online_steps == 1:
+                return (*online_update(model, optimizer, variables, opt_i, images, labels, k_online,
+                                       cfg.online_batch), 1)
+            n = jax.random.randint(jax.random.fold_in(k_model, 1), (), 1, cfg.online_steps + 1)
 
+            def one_step(j, carry):
+                return online_update(model, optimizer, *carry, images, labels, jax.random.fold_in(k_online, j),
+                                     cfg.online_batch)
+
+            return (*jax.lax.fori_loop(0, n, one_step, (variables, opt_i)), n)
+
+        online_steps = 0
         if cfg.order == "v1":
-            variables, opt_i = train_online(variables, opt_i, state.images, state.labels)
+            variables, opt_i, online_steps = train_online(variables, opt_i, state.images, state.labels)
         idx = jax.random.randint(k_batch, (cfg.real_batch,), 0, x_real.shape[0])
         x_t, y_t = x_real[idx], kernels.centered_one_hot(y_real[idx], c)
         if mesh is not None:
             x_t, y_t = (jax.lax.with_sharding_constraint(a, sharding.split_rows(mesh)) for a in (x_t, y_t))
-        data = {"images": state.images, "labels": state.labels}
+        data = meta_params(state, cfg)
         support = support_indices(jax.random.fold_in(k_batch, 1), state.images.shape[0], cfg)
         grads, metrics = jax.grad(meta_loss, has_aux=True)(data, model, variables, x_t, y_t, cfg, flip, support)
         updates, opt_state = meta_opt.update(grads, state.opt_state, data)
         data = optax.apply_updates(data, updates)
         if cfg.order == "v2":
-            variables, opt_i = train_online(variables, opt_i, data["images"], data["labels"])
+            variables, opt_i, online_steps = train_online(variables, opt_i, data["images"], data["labels"])
+        average = state.average
+        if average is not None:
+            average = update_average(average, {"images": data["images"], "labels": data["labels"]},
+                                     state.step + 1, cfg.ema_decay)
 
         # re-initialise the model once it has taken more than K online steps (ages 0..K)
-        steps_i = state.pool.steps[i] + 1
+        steps_i = state.pool.steps[i] + online_steps
         reset = steps_i > cfg.max_online_steps
         fresh = init_model(model, k_reset, input_shape)
         pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(reset, a, b), new, old)  # noqa: E731
@@ -263,7 +324,9 @@ def step_function(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
             model_index=i)
         new_state = DistillState(step=state.step + 1, images=data["images"], labels=data["labels"],
                                  opt_state=opt_state, pool=pool, key=state.key,
-                                 krr_fallbacks=state.krr_fallbacks + (metrics["krr_escalations"] > 0))
+                                 krr_fallbacks=state.krr_fallbacks + (metrics["krr_escalations"] > 0),
+                                 log_temperature=data.get("log_temperature", state.log_temperature),
+                                 average=average)
         return new_state, metrics
 
     return step
@@ -365,10 +428,10 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
         if done % log_every == 0 or done == end:
             record(done, metrics)
         if snapshot_every and (done % snapshot_every == 0 or done == end):
-            history["snapshots"].append({"step": done, "images": np.asarray(state.images),
-                                         "labels": np.asarray(state.labels)})
+            images, labels = distilled_set(state)
+            history["snapshots"].append({"step": done, "images": np.asarray(images), "labels": np.asarray(labels)})
         if eval_every and eval_fn is not None and (done % eval_every == 0 or done == cfg.steps):
-            result = eval_fn(np.asarray(state.images), np.asarray(state.labels))
+            result = eval_fn(*(np.asarray(a) for a in distilled_set(state)))
             history["eval"].append({"step": done, **{k: float(v) for k, v in result.items()}})
             bar.write(f"step {done}: " + ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
         if checkpoint is not None and (done % checkpoint_every == 0 or done == end):
@@ -379,6 +442,7 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
     count_fallbacks(end)
     bar.close()
     history["seconds"] = seconds_before + time.perf_counter() - t0
-    return DistillResult(images=np.asarray(state.images), labels=np.asarray(state.labels), config=cfg,
+    images, labels = distilled_set(state)
+    return DistillResult(images=np.asarray(images), labels=np.asarray(labels), config=cfg,
                          dataset_name=dataset.info.name, history=history, steps_done=int(state.step),
                          seconds=history["seconds"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 
 LAMBDA0 = 1e-6
 JITTER_GROWTH = 10.0  # a failed factorisation is retried with the regulariser 10x larger, ...
@@ -87,6 +88,13 @@ def krr_from_features(f_s, f_t, y_s, lambda0: float = LAMBDA0, dtype=jnp.float32
 def mse_loss(pred, target):
     """Mean over examples of 0.5 * sum over classes of (pred - target)^2; pred, target (m, C)."""
     return 0.5 * jnp.mean(jnp.sum((pred - target) ** 2, axis=-1))
+
+
+def tempered_cross_entropy(pred, classes, log_temperature):
+    """Mean over examples of the softmax cross-entropy of the logits pred * exp(log_temperature) against the
+    true classes: pred (m, C) KRR predictions, classes (m,) int, log_temperature () (RCIG's meta-loss)."""
+    logits = pred * jnp.exp(log_temperature)
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, classes))
 
 
 def label_margin_loss(y_s):

@@ -62,10 +62,16 @@ def _pad_to_32(x):
     return x
 
 
+def softplus(beta: float) -> Callable:
+    """softplus(beta x) / beta: a smooth ReLU, within log(2)/beta of it (beta 60: 0.012)."""
+    return lambda x: jax.nn.softplus(beta * x) / beta
+
+
 class Conv(nn.Module):
     """FRePo's Conv: blocks of [norm (not the first)] -> 3x3 conv (width*2**i) -> ReLU -> 2x2 avg pool.
 
     Feature dimension: 4*4*width*2**(depth-1), e.g. 8192 for width 128 at 32 px.
+    activation: ReLU, or a smooth one (``softplus(60)``) for the pool models of a distillation.
     """
 
     num_classes: int
@@ -73,6 +79,7 @@ class Conv(nn.Module):
     depth: int = 3
     norm: str = "none"
     bn_momentum: float = BN_MOMENTUM
+    activation: Callable = nn.relu
 
     @nn.compact
     def __call__(self, x, train: bool = False):
@@ -81,7 +88,7 @@ class Conv(nn.Module):
                 x = norm_layer(self.norm, train, self.bn_momentum)(x)
             pad = 3 if (i == 0 and x.shape[1] == 28) else 1
             x = Conv2D(self.width * 2 ** i, (3, 3), padding=((pad, pad), (pad, pad)))(x)
-            x = nn.avg_pool(nn.relu(x), (2, 2), (2, 2))
+            x = nn.avg_pool(self.activation(x), (2, 2), (2, 2))
         features = x.reshape(x.shape[0], -1)
         return features, nn.Dense(self.num_classes)(features)
 
@@ -191,18 +198,24 @@ class ResNet18(nn.Module):
 
 
 def make_model(arch: str, num_classes: int, resolution: int = 32, width: int = 128,
-               norm: str | None = None, bn_momentum: float = BN_MOMENTUM) -> nn.Module:
+               norm: str | None = None, bn_momentum: float = BN_MOMENTUM,
+               activation: Callable = nn.relu) -> nn.Module:
     """Build a model by name. norm=None picks the architecture's default ('none' for conv).
 
     bn_momentum: the running-statistics momentum of BatchNorm, for the Conv of the distillation pool.
+    activation: the Conv's nonlinearity (ReLU; a smooth one for a pool, see ``softplus``); the other
+    architectures use ReLU only.
     """
     if norm is not None and norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}; choose one of {NORMS}")
     if not 0.0 <= bn_momentum < 1.0:
         raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum}")
+    if arch != "conv" and activation is not nn.relu:
+        raise ValueError(f"only arch='conv' takes another activation than ReLU, got arch={arch!r}")
     kw = {} if norm is None else {"norm": norm}
     if arch == "conv":
-        return Conv(num_classes, width, depth_for_resolution(resolution), bn_momentum=bn_momentum, **kw)
+        return Conv(num_classes, width, depth_for_resolution(resolution), bn_momentum=bn_momentum,
+                    activation=activation, **kw)
     if arch == "dc_conv":
         return DCConv(num_classes, width, depth_for_resolution(resolution), **kw)
     if arch == "alexnet":

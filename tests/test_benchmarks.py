@@ -20,6 +20,7 @@ import paper_table1  # noqa: E402
 import paper_transfer  # noqa: E402
 import select_krr_support  # noqa: E402
 import select_paper_gpu  # noqa: E402
+import select_plus  # noqa: E402
 import select_preset  # noqa: E402
 import select_screen  # noqa: E402
 
@@ -470,3 +471,35 @@ def test_a_script_whose_networks_take_the_distillation_width_offers_no_width_to_
     with pytest.raises(SystemExit):
         p.parse_args(["--eval-width", "64"])
     assert common.eval_config(p.parse_args([]), width=48).width == 48
+
+
+def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split(selection, tmp_path, monkeypatch,
+                                                                                 toy):
+    """Each option is the row's cpu preset with its changes; a dearer step keeps the preset's steps only while
+    they fit the 15 minutes (the budget trial takes all they allow); the winners are combined; no test split."""
+    runs = []
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: runs.append(cfg) or FakeResult())
+    monkeypatch.setattr(select_plus, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(select_plus, "DISTILLED", tmp_path / "distilled")  # nothing shipped: the preset distils
+    monkeypatch.setattr(select_plus, "load_dataset", lambda name: toy)
+    ms = {"pool": 600.0}  # ms per step: the pool's visits of several steps make its step dearer
+    monkeypatch.setattr(select_plus, "ms_per_step",
+                        lambda data, cfg, **kw: ms["pool"] if cfg.online_steps > 1 else 100.0)
+    select_plus.main(["alone", "--rows", "fashion_mnist:10", "mnist:1"])
+    assert set(selection) == {"val"}
+    by_trial = {(r["trial"], r["dataset"]): r for r in json.loads((tmp_path / "results" / "plus.json").read_text())}
+    assert by_trial["pool", "mnist"]["steps"] == 1500  # 15 min at 600 ms < the preset's 3000 steps
+    assert by_trial["ema", "mnist"]["steps"] == 3000 and by_trial["budget", "mnist"]["steps"] == 9000
+    fm = [c for c in runs if c.images_per_class == 10]
+    assert all(c.lambda0 == 1e-2 and c.label_scale == 0.5 for c in fm)  # the row's own preset values
+    assert {c.meta_loss for c in runs} == {"mse", "cross_entropy"} and any(c.ema_decay == 0.99 for c in runs)
+    # the fake evaluation gives each later trial a better score: every option beats the preset
+    assert select_plus.winners(list(by_trial.values())) == list(select_plus.OPTIONS)
+    runs.clear()
+    select_plus.main(["combine", "--rows", "mnist:1"])
+    (cfg,) = runs
+    assert (cfg.meta_loss, cfg.ema_decay, cfg.online_steps, cfg.meta_optimizer, cfg.activation) == (
+        "cross_entropy", 0.99, 15, "adabelief", "softplus")
+    assert cfg.steps == 1500  # all the budget allows at the combination's 600 ms per step
+    table = (tmp_path / "results" / "plus.md").read_text()
+    assert "| mnist | 1 | cpu | (none) |" in table and "**validation** split" in table

@@ -1,0 +1,178 @@
+"""Choose the `plus` preset on the validation split: options from FRePo's successors (RCIG, Loo et al. 2023) on
+top of the `cpu` preset, within its budget of 15 minutes of distillation on a 2-core CPU.
+
+    # 1. each option alone against the cpu preset (and the preset given all of the budget's steps)
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_plus.py alone
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_plus.py alone --rows mnist:1 --options ema
+    # 2. the options that beat the preset, together, with the steps the budget allows
+    FREPO_DATA_DIR=../shared/datasets python benchmarks/select_plus.py combine
+
+A trial is the `cpu` preset of its row (frepo_lite.configs.CPU_ROWS) with the option's changes, distilled on this
+CPU and measured on the **validation** split by the selection's networks (2 Conv-NN of width 32, as
+select_preset.py); the test split is not read. An option that makes a step dearer keeps the preset's steps only
+while they fit the budget: the trial first times 10 compiled steps and takes at most BUDGET_SECONDS of them.
+Each trial is a resumable trial of select_preset.py (runs/select/). The cpu preset's own row evaluates the set
+the package ships (the same settings and seed), without distilling it again. Results:
+frepo_lite/results/selection/plus.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from frepo_lite.data import dataset_info, load_dataset
+from frepo_lite.protocol import PROTOCOL_VERSION
+from common import ms_per_step, preset_changes, stored_set, trial_config
+import select_preset
+from select_preset import DISTILLED, ROWS, run_trial
+
+RESULTS = select_preset.RESULTS  # results/selection/
+BUDGET_SECONDS = 15 * 60  # the cpu preset's budget: 15 minutes of distillation on a 2-core CPU
+
+# Each option as changes to the cpu preset, with RCIG's values (docs/plus.md).
+OPTIONS: dict[str, dict] = {
+    "cross_entropy": {"meta_loss": "cross_entropy"},
+    "ema": {"ema_decay": 0.99},
+    "pool": {"pool_size": 30, "online_steps": 15, "online_lr": 5e-5},
+    "adabelief": {"meta_optimizer": "adabelief", "lr_final_ratio": 1.0},
+    "softplus": {"activation": "softplus"},
+}
+BUDGET = "budget"  # the preset itself, given as many steps as the budget allows
+
+
+def load_rows() -> list[dict]:
+    path = RESULTS / "plus.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def done(trial: str, dataset: str, ipc: int) -> dict | None:
+    return next((r for r in load_rows() if (r["trial"], r["dataset"], r["ipc"]) == (trial, dataset, ipc)
+                 and r["protocol_version"] == PROTOCOL_VERSION), None)
+
+
+def save_row(row: dict) -> None:
+    rows = [r for r in load_rows() if (r["trial"], r["dataset"], r["ipc"]) != (row["trial"], row["dataset"], row["ipc"])]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "plus.json").write_text(json.dumps(rows + [row], indent=1) + "\n")
+    (RESULTS / "plus.md").write_text(markdown(rows + [row]))
+    print(f"{row['trial']} {row['dataset']} {row['ipc']}/cls: {100 * row['acc_mean']:.2f} +- "
+          f"{100 * row['acc_std']:.2f} % on val, {row['steps']} steps, {row['distill_seconds'] / 60:.1f} min",
+          flush=True)
+
+
+def budget_steps(data, changes: dict, ipc: int, fill: bool) -> tuple[int, float]:
+    """(steps, ms per step): the trial's steps, the preset's (fill: as many as the budget allows) capped by the
+    budget at the trial's measured time per step (10 compiled steps after 2 of warm-up)."""
+    cfg = trial_config(ipc, changes)
+    ms = ms_per_step(data, cfg, warmup=2, steps=10)
+    most = int(BUDGET_SECONDS * 1000 / ms)
+    return (most if fill else min(cfg.steps, most)), ms
+
+
+def run_option(name: str, changes: dict, dataset: str, ipc: int, cache: dict, fill: bool = False) -> dict:
+    """One trial of the `cpu` preset of this row with the changes, within the budget, on the validation split."""
+    if dataset not in cache:
+        cache[dataset] = load_dataset(dataset)
+    changes = {**preset_changes(dataset, ipc), **changes}
+    steps, ms = budget_steps(cache[dataset], changes, ipc, fill)
+    row = run_trial(f"plus_{name}", dataset, ipc, {**changes, "steps": steps}, cache)
+    return {**row, "trial": name, "ms_per_step": round(ms, 1)}
+
+
+def run_preset(dataset: str, ipc: int, cache: dict) -> dict:
+    """The cpu preset's row: the set the package ships (the same settings and seed) evaluated on the validation
+    split, or distilled again where none is stored."""
+    if dataset not in cache:
+        cache[dataset] = load_dataset(dataset)
+    changes = preset_changes(dataset, ipc)
+    earlier = [r for r in select_preset.load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
+               and (r["dataset"], r["ipc"]) == (dataset, ipc)]
+    shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
+    kept = stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset),
+                      select_preset.distilled_by(earlier[-1])) if earlier else None
+    row = run_trial("plus_cpu", dataset, ipc, changes, cache, stored=(shipped, kept) if kept else None,
+                    previous=earlier[-1] if kept else None)
+    return {**row, "trial": "cpu", "ms_per_step": round(1000 * row["distill_seconds"] / row["steps"], 1)}
+
+
+def winners(rows: list[dict]) -> list[str]:
+    """The options whose validation accuracy, averaged over the rows where both ran, beats the cpu preset's."""
+    out = []
+    for name in OPTIONS:
+        pairs = [(r["acc_mean"], b["acc_mean"]) for r in rows if r["trial"] == name
+                 for b in rows if b["trial"] == "cpu" and (b["dataset"], b["ipc"]) == (r["dataset"], r["ipc"])]
+        if pairs and np.mean([a - b for a, b in pairs]) > 0:
+            out.append(name)
+    return out
+
+
+def combined(rows: list[dict]) -> tuple[str, dict]:
+    """(name, changes) of the winning options together."""
+    chosen = winners(rows)
+    if not chosen:
+        raise SystemExit("no option beats the cpu preset on the validation split yet: run `alone` first")
+    return "+".join(chosen), {k: v for name in chosen for k, v in OPTIONS[name].items()}
+
+
+def cmd_alone(args, cache) -> None:
+    for dataset, ipc in rows_of(args):
+        if not done("cpu", dataset, ipc):
+            save_row(run_preset(dataset, ipc, cache))
+        for name in args.options:
+            if not done(name, dataset, ipc):
+                save_row(run_option(name, {} if name == BUDGET else OPTIONS[name], dataset, ipc, cache,
+                                    fill=name == BUDGET))
+    print("beat the cpu preset on validation:", winners(load_rows()) or "none")
+
+
+def cmd_combine(args, cache) -> None:
+    name, changes = combined(load_rows())
+    for dataset, ipc in rows_of(args):
+        if not done(name, dataset, ipc):
+            save_row(run_option(name, changes, dataset, ipc, cache, fill=True))
+
+
+def rows_of(args) -> list[tuple[str, int]]:
+    return [(d, k) for d, k in ROWS if not args.rows or f"{d}:{k}" in args.rows]
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["# Options from FRePo's successors on the `cpu` preset (validation split)", "",
+             "Each row: the `cpu` preset of its dataset and size with the trial's changes, distilled on the 2-core "
+             f"CPU within {BUDGET_SECONDS // 60} minutes, then fresh networks trained on the set and measured on the "
+             "**validation** split (5000 images held out of the training set). Accuracy (%), mean ± std over the "
+             "networks; one distillation per row. `budget`: the preset with as many steps as the budget allows. "
+             "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_plus.py {alone,combine}`.", "",
+             "| dataset | img/cls | trial | changes | network | accuracy | against cpu | KRR acc | steps | "
+             "ms per step | distill min |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    base = {(r["dataset"], r["ipc"]): r for r in rows if r["trial"] == "cpu"}
+    for r in sorted(rows, key=lambda r: (r["dataset"], r["ipc"], r["trial"] != "cpu", r["trial"])):
+        changes = {k: v for k, v in r["changes"].items() if k != "steps" and k not in preset_changes(r["dataset"], r["ipc"])}
+        b = base.get((r["dataset"], r["ipc"]))
+        versus = f"{100 * (r['acc_mean'] - b['acc_mean']):+.2f}" if b and r is not b else ""
+        lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | "
+                     f"{', '.join(f'{k}={v}' for k, v in changes.items()) or '(none)'} | "
+                     f"{len(r['accs'])} x {r['network']}, {r['eval_steps']} steps | "
+                     f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | {versus} | "
+                     f"{100 * r['krr_acc_mean']:.1f} | {r['steps']} | {r['ms_per_step']:.0f} | "
+                     f"{r['distill_seconds'] / 60:.1f} |")
+    lines += ["", "Beat the cpu preset (mean over the rows where both ran): " + (", ".join(winners(rows)) or "none")
+              + ".", "", "Machines: " + "; ".join(sorted({r["machine"] for r in rows})) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("phase", choices=["alone", "combine"])
+    p.add_argument("--rows", nargs="*", help="only these rows, e.g. mnist:1 fashion_mnist:10 (default: all four)")
+    p.add_argument("--options", nargs="*", default=[*OPTIONS, BUDGET], choices=[*OPTIONS, BUDGET],
+                   help="alone: the options to try (default: all, and the budget's steps)")
+    args = p.parse_args(argv)
+    cache: dict = {}
+    {"alone": cmd_alone, "combine": cmd_combine}[args.phase](args, cache)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -88,6 +89,15 @@ def ms_per_step(data, cfg, warmup: int, steps: int, devices=None) -> float:
     x, y = jax.device_put(data.x_train, place), jax.device_put(data.y_train, place)
     seconds, _ = cost.seconds_per_call(lambda s: step(s, x, y)[0], state, steps, warmup)
     return 1000 * seconds
+
+
+def run_key(cfg, **context) -> str:
+    """A short hash naming a run's checkpoint and set: the settings of cfg that differ from DistillConfig's
+    defaults (so a setting added later, at its default, keeps every earlier name), with the context (dataset,
+    protocol version)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    changed = {k: v for k, v in dataclasses.asdict(cfg).items() if v != defaults[k]}
+    return hashlib.sha256(json.dumps({**changed, **context}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def trial_config(ipc: int, changes: dict):

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import time
 from pathlib import Path
 
-from common import RANDOM_COLUMN_NOTE, RESULTS, RUNS, distilled_by, machine, stored_set
+from common import RANDOM_COLUMN_NOTE, RESULTS, RUNS, distilled_by, machine, run_key, stored_set
 from frepo_lite.configs import EvalConfig, preset
 from frepo_lite.data import load_dataset
 from frepo_lite.distill import distill, krr_settings
@@ -50,8 +49,7 @@ def run_row(name: str, ipc: int, preset_name: str, steps: int | None, eval_model
         made_by = distilled_by(earlier)
         print(f"{shipped.name}: the stored set of these settings, evaluated again without distilling")
     else:
-        digest = hashlib.sha1(json.dumps({**dataclasses.asdict(cfg), "protocol": PROTOCOL_VERSION},
-                                         sort_keys=True).encode()).hexdigest()[:8]
+        digest = run_key(cfg, protocol=PROTOCOL_VERSION)[:8]
         result = distill(data, cfg, checkpoint=RUNS / f"table1_{name}_ipc{ipc}_{digest}.ckpt",
                          checkpoint_every=checkpoint_every)
         meta = build_metadata(data.info, dataclasses.asdict(cfg), dataclasses.asdict(eval_cfg),

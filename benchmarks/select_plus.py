@@ -10,10 +10,12 @@ top of the `cpu` preset, within its budget of 15 minutes of distillation on a 2-
 A trial is the `cpu` preset of its row (frepo_lite.configs.CPU_ROWS) with the option's changes, distilled on this
 CPU and measured on the **validation** split by the selection's networks (2 Conv-NN of width 32, as
 select_preset.py); the test split is not read. An option that makes a step dearer keeps the preset's steps only
-while they fit the budget: the trial first times 10 compiled steps and takes at most BUDGET_SECONDS of them.
-Each trial is a resumable trial of select_preset.py (runs/select/). The cpu preset's own row evaluates the set
-the package ships (the same settings and seed), without distilling it again. Results:
-frepo_lite/results/selection/plus.json and .md.
+while they fit the budget: the trial first times 30 compiled steps and takes at most BUDGET_SECONDS of them (the
+steps chosen are kept in runs/select/plus_steps.json, so that an interrupted trial resumes the same run). Each
+trial is a resumable trial of select_preset.py (runs/select/). The cpu preset's own row evaluates the set the
+package ships (the same settings and seed), without distilling it again, and times its step like the others.
+Results: frepo_lite/results/selection/plus.json and .md; a row given the whole budget is compared with the
+`budget` row, the others with the cpu preset's.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from frepo_lite.data import dataset_info, load_dataset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from common import ms_per_step, preset_changes, stored_set, trial_config
 import select_preset
-from select_preset import DISTILLED, ROWS, run_trial
+from select_preset import DISTILLED, ROWS, RUNS, run_trial
 
 RESULTS = select_preset.RESULTS  # results/selection/
 BUDGET_SECONDS = 15 * 60  # the cpu preset's budget: 15 minutes of distillation on a 2-core CPU
@@ -42,33 +44,46 @@ OPTIONS: dict[str, dict] = {
 BUDGET = "budget"  # the preset itself, given as many steps as the budget allows
 
 
-def load_rows() -> list[dict]:
+def load_rows(current: bool = True) -> list[dict]:
+    """The rows of plus.json (current: only those of this protocol version)."""
     path = RESULTS / "plus.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    rows = json.loads(path.read_text()) if path.exists() else []
+    return [r for r in rows if r["protocol_version"] == PROTOCOL_VERSION or not current]
 
 
 def done(trial: str, dataset: str, ipc: int) -> dict | None:
-    return next((r for r in load_rows() if (r["trial"], r["dataset"], r["ipc"]) == (trial, dataset, ipc)
-                 and r["protocol_version"] == PROTOCOL_VERSION), None)
+    return next((r for r in load_rows() if (r["trial"], r["dataset"], r["ipc"]) == (trial, dataset, ipc)), None)
 
 
 def save_row(row: dict) -> None:
-    rows = [r for r in load_rows() if (r["trial"], r["dataset"], r["ipc"]) != (row["trial"], row["dataset"], row["ipc"])]
+    same = lambda r: (r["trial"], r["dataset"], r["ipc"]) == (row["trial"], row["dataset"], row["ipc"])  # noqa: E731
+    rows = [r for r in load_rows(current=False) if not (same(r) and r["protocol_version"] == PROTOCOL_VERSION)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "plus.json").write_text(json.dumps(rows + [row], indent=1) + "\n")
-    (RESULTS / "plus.md").write_text(markdown(rows + [row]))
+    (RESULTS / "plus.md").write_text(markdown([r for r in rows if r["protocol_version"] == PROTOCOL_VERSION] + [row]))
     print(f"{row['trial']} {row['dataset']} {row['ipc']}/cls: {100 * row['acc_mean']:.2f} +- "
           f"{100 * row['acc_std']:.2f} % on val, {row['steps']} steps, {row['distill_seconds'] / 60:.1f} min",
           flush=True)
 
 
-def budget_steps(data, changes: dict, ipc: int, fill: bool) -> tuple[int, float]:
-    """(steps, ms per step): the trial's steps, the preset's (fill: as many as the budget allows) capped by the
-    budget at the trial's measured time per step (10 compiled steps after 2 of warm-up)."""
-    cfg = trial_config(ipc, changes)
-    ms = ms_per_step(data, cfg, warmup=2, steps=10)
-    most = int(BUDGET_SECONDS * 1000 / ms)
-    return (most if fill else min(cfg.steps, most)), ms
+def timed(data, changes: dict, ipc: int) -> float:
+    """ms per step of the trial's configuration: 30 compiled steps after 3 of warm-up."""
+    return ms_per_step(data, trial_config(ipc, changes), warmup=3, steps=30)
+
+
+def budget_steps(name: str, data, changes: dict, ipc: int, fill: bool) -> tuple[int, float]:
+    """(steps, ms per step): the preset's steps (fill: as many as the budget allows) capped by the budget at the
+    trial's measured time per step; chosen once per trial and kept (runs/select/plus_steps.json)."""
+    plans = RUNS / "plus_steps.json"
+    kept = json.loads(plans.read_text()) if plans.exists() else {}
+    key = f"{name} {data.info.name} {ipc} protocol {PROTOCOL_VERSION}"
+    if key not in kept:
+        ms = timed(data, changes, ipc)
+        most = int(BUDGET_SECONDS * 1000 / ms)
+        kept[key] = {"steps": most if fill else min(trial_config(ipc, changes).steps, most), "ms_per_step": ms}
+        plans.parent.mkdir(parents=True, exist_ok=True)
+        plans.write_text(json.dumps(kept, indent=1))
+    return kept[key]["steps"], kept[key]["ms_per_step"]
 
 
 def run_option(name: str, changes: dict, dataset: str, ipc: int, cache: dict, fill: bool = False) -> dict:
@@ -76,9 +91,9 @@ def run_option(name: str, changes: dict, dataset: str, ipc: int, cache: dict, fi
     if dataset not in cache:
         cache[dataset] = load_dataset(dataset)
     changes = {**preset_changes(dataset, ipc), **changes}
-    steps, ms = budget_steps(cache[dataset], changes, ipc, fill)
+    steps, ms = budget_steps(name, cache[dataset], changes, ipc, fill)
     row = run_trial(f"plus_{name}", dataset, ipc, {**changes, "steps": steps}, cache)
-    return {**row, "trial": name, "ms_per_step": round(ms, 1)}
+    return {**row, "trial": name, "ms_per_step": round(ms, 1), "fill": fill}
 
 
 def run_preset(dataset: str, ipc: int, cache: dict) -> dict:
@@ -94,7 +109,7 @@ def run_preset(dataset: str, ipc: int, cache: dict) -> dict:
                       select_preset.distilled_by(earlier[-1])) if earlier else None
     row = run_trial("plus_cpu", dataset, ipc, changes, cache, stored=(shipped, kept) if kept else None,
                     previous=earlier[-1] if kept else None)
-    return {**row, "trial": "cpu", "ms_per_step": round(1000 * row["distill_seconds"] / row["steps"], 1)}
+    return {**row, "trial": "cpu", "ms_per_step": round(timed(cache[dataset], changes, ipc), 1), "fill": False}
 
 
 def winners(rows: list[dict]) -> list[str]:
@@ -145,13 +160,14 @@ def markdown(rows: list[dict]) -> str:
              "**validation** split (5000 images held out of the training set). Accuracy (%), mean ± std over the "
              "networks; one distillation per row. `budget`: the preset with as many steps as the budget allows. "
              "Reproduce: `FREPO_DATA_DIR=../shared/datasets python benchmarks/select_plus.py {alone,combine}`.", "",
-             "| dataset | img/cls | trial | changes | network | accuracy | against cpu | KRR acc | steps | "
+             "| dataset | img/cls | trial | changes | network | accuracy | difference (against) | KRR acc | steps | "
              "ms per step | distill min |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    base = {(r["dataset"], r["ipc"]): r for r in rows if r["trial"] == "cpu"}
+    base = {(r["trial"], r["dataset"], r["ipc"]): r for r in rows if r["trial"] in ("cpu", BUDGET)}
     for r in sorted(rows, key=lambda r: (r["dataset"], r["ipc"], r["trial"] != "cpu", r["trial"])):
         changes = {k: v for k, v in r["changes"].items() if k != "steps" and k not in preset_changes(r["dataset"], r["ipc"])}
-        b = base.get((r["dataset"], r["ipc"]))
-        versus = f"{100 * (r['acc_mean'] - b['acc_mean']):+.2f}" if b and r is not b else ""
+        against = BUDGET if r["fill"] and r["trial"] != BUDGET else "cpu"
+        b = base.get((against, r["dataset"], r["ipc"]))
+        versus = f"{100 * (r['acc_mean'] - b['acc_mean']):+.2f} ({against})" if b and r is not b else ""
         lines.append(f"| {r['dataset']} | {r['ipc']} | {r['trial']} | "
                      f"{', '.join(f'{k}={v}' for k, v in changes.items()) or '(none)'} | "
                      f"{len(r['accs'])} x {r['network']}, {r['eval_steps']} steps | "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -39,7 +38,7 @@ from frepo_lite.evaluate import EvalConfig, eval_steps_for, evaluate_random_subs
 from frepo_lite.export import build_metadata, save_distilled
 from frepo_lite.protocol import PAPER_TABLE1, PROTOCOL_VERSION, PUBLISHED_RANDOM, paper_frepo
 from common import (CPU_EVAL, RANDOM_COLUMN_NOTE, RESULTS as ALL_RESULTS, distilled_by, machine, preset_changes,
-                    stored_set, trial_config)
+                    run_key, stored_set, trial_config)
 
 RESULTS = ALL_RESULTS / "selection"
 RUNS = Path("runs") / "select"
@@ -72,8 +71,7 @@ def run_trial(name: str, dataset: str, ipc: int, changes: dict, data_cache: dict
         distill_seconds, fallbacks = previous["distill_seconds"], previous["krr_fallbacks"]
         made_by = distilled_by(previous)
     else:
-        digest = hashlib.sha256(json.dumps({**settings, "dataset": dataset, "protocol": PROTOCOL_VERSION},
-                                           sort_keys=True).encode()).hexdigest()[:16]
+        digest = run_key(cfg, dataset=dataset, protocol=PROTOCOL_VERSION)
         RUNS.mkdir(parents=True, exist_ok=True)
         set_path = RUNS / f"{dataset}_ipc{ipc}_{digest}.npz"
         result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{digest}.ckpt", progress=False)

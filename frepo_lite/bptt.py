@@ -21,7 +21,7 @@ from tqdm.auto import trange
 
 from .data import Dataset
 from .configs import DistillConfig
-from .distill import DistillResult, init_distilled, make_meta_optimizer
+from .distill import DistillResult, init_distilled, make_set_optimizer
 from .kernels import centered_one_hot, mse_loss
 from .models import apply_model, init_model, make_model
 
@@ -58,10 +58,10 @@ def unrolled_meta_gradient(model, inner_steps: int, inner_lr: float, truncate: i
 def make_bptt_step(dataset: Dataset, cfg: DistillConfig, inner_steps: int, inner_lr: float, truncate: int | None = None):
     """The compiled BPTT distillation step: (images, opt_state, labels, t, x_real, y_real) -> (images,
     opt_state, outer loss). Step t draws a fresh network (cfg.arch, width cfg.width, no normalisation) and a
-    real batch of cfg.real_batch from fold_in(PRNGKey(cfg.seed), t); LAMB as FRePo's (distill's
-    make_meta_optimizer) moves the images."""
+    real batch of cfg.real_batch from fold_in(PRNGKey(cfg.seed), t); FRePo's optimiser of the set (distill's
+    make_set_optimizer: LAMB unless cfg says otherwise) moves the images."""
     model = make_model(cfg.arch, dataset.num_classes, dataset.info.resolution, cfg.width, "none")
-    opt = make_meta_optimizer(cfg)
+    opt = make_set_optimizer(cfg)
     key, c, shape = jax.random.PRNGKey(cfg.seed), dataset.num_classes, dataset.x_train.shape[1:]
 
     def step(images, opt_state, labels, t, x_real, y_real):
@@ -87,7 +87,7 @@ def distill_bptt(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncat
     'labels'}; the seconds of the meta steps alone (copying snapshots excluded).
     """
     images, labels = (jnp.asarray(a) for a in init_distilled(dataset, cfg))
-    opt_state = make_meta_optimizer(cfg).init(images)
+    opt_state = make_set_optimizer(cfg).init(images)
     step = make_bptt_step(dataset, cfg, inner_steps, inner_lr, truncate)
     x_real, y_real = jax.device_put(dataset.x_train), jax.device_put(dataset.y_train)
     history = {"step": [], "loss": [], "snapshots": [], "seconds": 0.0}

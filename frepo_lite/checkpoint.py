@@ -20,6 +20,9 @@ from .configs import DistillConfig
 from .protocol import PROTOCOL_VERSION
 
 CHECKPOINT_VERSION = 2
+# Parts of the run state added after checkpoints of this version were first written (docs/plus.md's options):
+# a checkpoint without them resumes with the template's values, what a run with those options off holds.
+ADDED_STATE = ("log_temperature", "average")
 
 
 def save_checkpoint(path: str | os.PathLike, state, cfg: DistillConfig, dataset_name: str,
@@ -65,8 +68,10 @@ def load_checkpoint(path: str | os.PathLike, template, cfg: DistillConfig, datas
                          f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
                          "path; the existing file is left untouched.")
     # a part of the state added after the checkpoint was written starts as the template's (its setting is off)
-    state = flax.serialization.from_state_dict(
-        template, {**flax.serialization.to_state_dict(template), **payload["state"]})
+    saved_state = dict(payload["state"])
+    for name in ADDED_STATE:
+        saved_state.setdefault(name, flax.serialization.to_state_dict(template)[name])
+    state = flax.serialization.from_state_dict(template, saved_state)
     return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
 
 

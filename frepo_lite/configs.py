@@ -98,6 +98,9 @@ class DistillConfig:
                               ("activation", ACTIVATIONS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.online_steps > self.max_online_steps:
+            raise ValueError(f"online_steps ({self.online_steps}) must be at most max_online_steps "
+                             f"({self.max_online_steps}): a model is re-initialised past max_online_steps")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) (or None for no moving average), got {self.ema_decay}")
 

@@ -25,7 +25,7 @@ from . import kernels
 from .bptt import make_bptt_step
 from .configs import DistillConfig
 from .data import Dataset
-from .distill import (_model_and_online_optimizer, init_distilled, init_state, make_meta_optimizer,
+from .distill import (_model_and_online_optimizer, init_distilled, init_state, make_set_optimizer,
                       online_update, step_function)
 from .models import apply_model, init_model
 
@@ -171,9 +171,9 @@ def bptt_cost(dataset: Dataset, cfg: DistillConfig, inner_steps: int, truncate: 
     """Cost of one step of BPTT distillation (bptt.make_bptt_step, given the same training set as FRePo's
     step): a fresh network of cfg.arch and cfg.width without normalisation, `inner_steps` full-batch gradient
     steps on the n distilled images, the outer loss on cfg.real_batch real images, differentiated through all
-    inner steps (truncate=None) or the last `truncate`, and LAMB on the images."""
+    inner steps (truncate=None) or the last `truncate`, and the set's optimiser (LAMB) on the images."""
     images, labels = (jnp.asarray(a) for a in init_distilled(dataset, cfg))
-    opt_state = make_meta_optimizer(cfg).init(images)
+    opt_state = make_set_optimizer(cfg).init(images)
     step = make_bptt_step(dataset, cfg, inner_steps, inner_lr, truncate)
     x_real, y_real = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
     return measure(step, images, opt_state, labels, 0, x_real, y_real, repeats=repeats, max_bytes=max_bytes)

@@ -11,6 +11,10 @@ One distillation step, compiled as a single XLA program (:func:`make_step`):
 5. re-initialise model i once it has taken more than K steps (ages run 0..K, as in the paper and the
    authors' code; the pool's counters start staggered at (K/m)*i).
 
+Options from FRePo's successors (docs/plus.md), off by default, change steps 2-4: a cross-entropy meta-loss with
+a learned temperature, Adam or AdaBelief instead of LAMB, 1..S online steps per visit, a smooth activation in
+the pool, and a moving average of the set as the run's result.
+
 The host loop (:func:`distill`) adds a progress bar, a history, periodic evaluation, checkpoints and
 resume: the randomness of step t is ``fold_in(seed_key, t)``, so a resumed run equals an uninterrupted one.
 """
@@ -48,7 +52,7 @@ class DistillState:
     step: jax.Array  # () int32
     images: jax.Array  # (n, H, W, C) distilled images in model space
     labels: jax.Array  # (n, C) distilled labels
-    opt_state: Any  # LAMB state for {'images', 'labels'}
+    opt_state: Any  # the meta-optimiser's state for meta_params (LAMB's for {'images', 'labels'} by default)
     pool: PoolState
     key: jax.Array  # base PRNG key; step t uses fold_in(key, t)
     krr_fallbacks: jax.Array  # () int32 steps whose KRR needed a larger regulariser than configured
@@ -91,18 +95,22 @@ def meta_lr_schedule(cfg: DistillConfig) -> optax.Schedule:
     return optax.cosine_decay_schedule(cfg.lr, max(cfg.steps, 1), alpha=cfg.lr_final_ratio)
 
 
-def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
-    """The optimiser of the meta-parameters (:func:`meta_params`): images and labels take cfg.meta_optimizer
-    with :func:`meta_lr_schedule` (FRePo's LAMB: per-tensor trust ratio, no weight decay; or Adam, AdaBelief);
-    the cross-entropy meta-loss's log-temperature takes Adam at the constant cfg.temperature_lr."""
+def make_set_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
+    """The optimiser of the distilled images and labels: cfg.meta_optimizer with :func:`meta_lr_schedule`
+    (FRePo's LAMB: per-tensor trust ratio, no weight decay; or Adam, AdaBelief)."""
     schedule = meta_lr_schedule(cfg)
     if cfg.meta_optimizer == "lamb":
-        images_and_labels = optax.lamb(schedule, weight_decay=0.0)
-    else:
-        images_and_labels = {"adam": optax.adam, "adabelief": optax.adabelief}[cfg.meta_optimizer](schedule)
+        return optax.lamb(schedule, weight_decay=0.0)
+    return {"adam": optax.adam, "adabelief": optax.adabelief}[cfg.meta_optimizer](schedule)
+
+
+def make_meta_optimizer(cfg: DistillConfig) -> optax.GradientTransformation:
+    """The optimiser of the meta-parameters (:func:`meta_params`): images and labels take
+    :func:`make_set_optimizer`; the cross-entropy meta-loss's log-temperature takes Adam at the constant
+    cfg.temperature_lr."""
     if cfg.meta_loss != "cross_entropy":
-        return images_and_labels
-    return optax.multi_transform({"set": images_and_labels, "temperature": optax.adam(cfg.temperature_lr)},
+        return make_set_optimizer(cfg)
+    return optax.multi_transform({"set": make_set_optimizer(cfg), "temperature": optax.adam(cfg.temperature_lr)},
                                  lambda params: {k: "temperature" if k == "log_temperature" else "set"
                                                  for k in params})
 
@@ -120,6 +128,7 @@ def update_average(average: dict, current: dict, step, decay: float) -> dict:
     """The debiased exponential moving average after `step` (1, 2, ...) iterates: the average of a zero-started
     EMA of decay d divided by 1 - d**step, i.e. average + w (current - average), w = (1-d)/(1-d**step); the
     first iterate is taken as it is."""
+    decay = jnp.float32(decay)  # numerator and denominator in one precision: the first weight is exactly 1
     weight = (1.0 - decay) / (1.0 - decay ** step)
     return optax.incremental_update(current, average, weight)
 

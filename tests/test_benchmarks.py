@@ -482,6 +482,7 @@ def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split
     monkeypatch.setattr(select_plus, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(select_plus, "DISTILLED", tmp_path / "distilled")  # nothing shipped: the preset distils
     monkeypatch.setattr(select_plus, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(select_plus, "RUNS", tmp_path / "runs")
     ms = {"pool": 600.0}  # ms per step: the pool's visits of several steps make its step dearer
     monkeypatch.setattr(select_plus, "ms_per_step",
                         lambda data, cfg, **kw: ms["pool"] if cfg.online_steps > 1 else 100.0)
@@ -503,3 +504,11 @@ def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split
     assert cfg.steps == 1500  # all the budget allows at the combination's 600 ms per step
     table = (tmp_path / "results" / "plus.md").read_text()
     assert "| mnist | 1 | cpu | (none) |" in table and "**validation** split" in table
+    assert "(budget) |" in table.split("| mnist | 1 | cross_entropy+ema")[1].splitlines()[0]  # like for like
+    # a trial run again (interrupted, say) keeps the steps it chose, whatever a new timing says
+    ms["pool"] = 60.0
+    runs.clear()
+    rows = [r for r in json.loads((tmp_path / "results" / "plus.json").read_text()) if r["trial"] != "pool"]
+    (tmp_path / "results" / "plus.json").write_text(json.dumps(rows))
+    select_plus.main(["alone", "--rows", "mnist:1", "--options", "pool"])
+    assert [c.steps for c in runs] == [1500]

@@ -36,6 +36,7 @@ def test_every_option_is_off_by_default():
     ("meta_loss", "ce", "meta_loss must be one of"), ("meta_optimizer", "sgd", "meta_optimizer must be one of"),
     ("activation", "gelu", "activation must be one of"), ("ema_decay", 1.0, "ema_decay must be in"),
     ("ema_decay", 0.0, "ema_decay must be in"), ("online_steps", 0, "online_steps must be an integer >= 1"),
+    ("online_steps", 51, "online_steps \\(51\\) must be at most max_online_steps \\(50\\)"),
     ("softplus_beta", 0.0, "softplus_beta must be a number > 0"),
     ("temperature_lr", -1.0, "temperature_lr must be a number > 0")])
 def test_a_bad_option_is_a_clear_error(field, value, message):
@@ -78,7 +79,7 @@ def test_cross_entropy_meta_loss_equals_numpy():
 
 def test_the_temperature_is_learned_by_adam_at_its_own_rate(toy):
     """Adam's first step moves a parameter by its learning rate: the log-temperature by temperature_lr (not the
-    images' lr); with the MSE meta-loss it stays 0 and has no optimiser state."""
+    images' lr); with the MSE meta-loss it stays 0 and is not a meta-parameter."""
     cfg = tiny_cfg(meta_loss="cross_entropy", temperature_lr=0.05)
     state, step = D.init_state(toy, cfg), D.make_step(toy, cfg)
     state, _ = step(state, jnp.asarray(toy.x_train), jnp.asarray(toy.y_train))
@@ -119,6 +120,7 @@ def test_snapshots_and_evaluations_see_the_average(toy):
     run = D.distill(toy, tiny_cfg(steps=4, ema_decay=0.5), snapshot_every=4, eval_every=4, progress=False,
                     eval_fn=lambda images, labels: seen.append(images) or {"n": 0.0})
     np.testing.assert_array_equal(run.history["snapshots"][-1]["images"], run.images)
+    np.testing.assert_array_equal(run.history["snapshots"][-1]["labels"], run.labels)
     np.testing.assert_array_equal(seen[-1], run.images)
 
 
@@ -155,12 +157,35 @@ def test_the_visit_is_that_many_hand_written_online_steps(toy):
         np.testing.assert_allclose(a[0], b, rtol=1e-3, atol=1e-5)
 
 
-def test_a_model_past_k_steps_is_reset_whatever_it_took(toy):
-    cfg = tiny_cfg(online_steps=8, max_online_steps=5)
+def test_a_model_past_k_steps_is_reset_to_a_fresh_one_whatever_it_took(toy):
+    """Each visit ages the model by the 1..S steps it took while that stays within K; past K the model is a fresh
+    initialisation (from the step's reset key) of age 0."""
+    cfg = tiny_cfg(online_steps=4, max_online_steps=6)
     state, step = D.init_state(toy, cfg), D.make_step(toy, cfg)
+    model, _ = D._model_and_online_optimizer(toy, cfg)
+    resets = kept = 0
     for _ in range(12):
+        before, t, key = int(state.pool.steps[0]), int(state.step), jnp.asarray(np.asarray(state.key))  # donated
         state, _ = step(state, jnp.asarray(toy.x_train), jnp.asarray(toy.y_train))
-        assert 0 <= int(state.pool.steps[0]) <= 5
+        age = int(state.pool.steps[0])
+        if age == 0:
+            resets += 1
+            k_reset = jax.random.split(jax.random.fold_in(key, t), 4)[3]
+            fresh = init_model(model, k_reset, toy.x_train.shape[1:])
+            for a, b in zip(jax.tree.leaves(state.pool.variables), jax.tree.leaves(fresh)):
+                np.testing.assert_allclose(a[0], b, rtol=1e-6)
+        else:
+            kept += 1
+            assert 1 <= age - before <= 4 and age <= 6
+    assert resets and kept
+
+
+def test_the_v1_order_ages_its_models_too(toy):
+    cfg = tiny_cfg(order="v1", max_online_steps=10_000)
+    state, step = D.init_state(toy, cfg), D.make_step(toy, cfg)
+    for expected in (1, 2, 3):
+        state, _ = step(state, jnp.asarray(toy.x_train), jnp.asarray(toy.y_train))
+        assert int(state.pool.steps[0]) == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +203,36 @@ def test_the_images_take_the_named_optimiser(toy, name, first_step):
     moved = np.abs(np.asarray(new.images) - start)
     # all but pixels whose gradient is near Adam's epsilon
     assert np.mean(np.isclose(moved, 1e-3 * first_step, rtol=1e-2)) > 0.99
+
+
+def test_adam_follows_the_schedule():
+    """With a constant gradient every Adam update has size lr(t) per element, t its count."""
+    cfg = tiny_cfg(meta_optimizer="adam", lr=1e-2, steps=8)
+    opt, schedule = D.make_meta_optimizer(cfg), D.meta_lr_schedule(cfg)
+    params = {"images": jnp.ones((2, 3)), "labels": jnp.ones((2, 4))}
+    grads = jax.tree.map(lambda p: jnp.full(p.shape, 0.5), params)
+    state = opt.init(params)
+    for t in range(8):
+        updates, state = opt.update(grads, state, params)
+        for k in params:
+            np.testing.assert_allclose(np.abs(updates[k]), float(schedule(t)), rtol=1e-4)
+    assert float(schedule(7)) < 0.5 * float(schedule(0))  # the schedule decays, so a constant lr would show
+
+
+def test_with_the_cross_entropy_the_set_keeps_its_optimiser_and_the_temperature_gets_adam():
+    cfg = tiny_cfg(meta_loss="cross_entropy", temperature_lr=0.05)
+    rng = np.random.RandomState(0)
+    params = {"images": jnp.asarray(rng.randn(2, 3)), "labels": jnp.asarray(rng.randn(2, 4)),
+              "log_temperature": jnp.asarray(0.3)}
+    grads = jax.tree.map(lambda p: jnp.asarray(rng.randn(*p.shape)), params)
+    updates, _ = D.make_meta_optimizer(cfg).update(grads, D.make_meta_optimizer(cfg).init(params), params)
+    lamb = D.make_set_optimizer(cfg)
+    plain = {k: params[k] for k in ("images", "labels")}
+    want, _ = lamb.update({k: grads[k] for k in plain}, lamb.init(plain), plain)
+    for k in plain:
+        np.testing.assert_allclose(updates[k], want[k], rtol=1e-6)
+    assert float(updates["log_temperature"]) == pytest.approx(-0.05 * np.sign(float(grads["log_temperature"])),
+                                                            rel=1e-4)
 
 
 def test_a_constant_rate_is_lr_final_ratio_one():

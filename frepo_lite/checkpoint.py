@@ -68,9 +68,9 @@ def load_checkpoint(path: str | os.PathLike, template, cfg: DistillConfig, datas
                          f"saved vs now: {diff}). Resume with the same settings or choose another checkpoint "
                          "path; the existing file is left untouched.")
     # a part of the state added after the checkpoint was written starts as the template's (its setting is off)
-    saved_state = dict(payload["state"])
+    saved_state, initial = dict(payload["state"]), flax.serialization.to_state_dict(template)
     for name in ADDED_STATE:
-        saved_state.setdefault(name, flax.serialization.to_state_dict(template)[name])
+        saved_state.setdefault(name, initial[name])
     state = flax.serialization.from_state_dict(template, saved_state)
     return jax.tree.map(jnp.asarray, state), _history_from_json(json.loads(payload["history"]))
 

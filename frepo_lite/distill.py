@@ -330,7 +330,7 @@ def step_function(dataset: Dataset, cfg: DistillConfig, mesh=None) -> Callable:
         metrics.update(
             image_norm=jnp.linalg.norm(data["images"]), label_norm=jnp.linalg.norm(data["labels"]),
             image_grad_norm=jnp.linalg.norm(grads["images"]), label_grad_norm=jnp.linalg.norm(grads["labels"]),
-            model_index=i)
+            model_index=i, log_temperature=data.get("log_temperature", state.log_temperature))
         new_state = DistillState(step=state.step + 1, images=data["images"], labels=data["labels"],
                                  opt_state=opt_state, pool=pool, key=state.key,
                                  krr_fallbacks=state.krr_fallbacks + (metrics["krr_escalations"] > 0),
@@ -428,6 +428,8 @@ def distill(dataset: Dataset, cfg: DistillConfig, *, checkpoint: str | os.PathLi
         for k in ("loss", "krr_loss", "krr_batch_acc", "image_norm", "label_norm", "image_grad_norm",
                   "label_grad_norm"):
             history[k].append(float(m[k]))
+        if cfg.meta_loss == "cross_entropy":
+            history.setdefault("temperature", []).append(float(np.exp(m["log_temperature"])))
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", krr_acc=f"{history['krr_batch_acc'][-1]:.3f}")
 
     for t in range(start, end):

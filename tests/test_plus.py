@@ -91,6 +91,21 @@ def test_the_temperature_is_learned_by_adam_at_its_own_rate(toy):
     assert "log_temperature" not in D.meta_params(plain, tiny_cfg())
 
 
+def test_a_cross_entropy_run_records_its_temperature_each_step(toy):
+    """history['temperature'] is exp(log_temperature) after each logged step: exp(+-temperature_lr) after the
+    first (Adam's first step), one entry per step in history['step']; an MSE run has no temperature to record."""
+    cfg = tiny_cfg(steps=3, meta_loss="cross_entropy", temperature_lr=0.05)
+    history = D.distill(toy, cfg, log_every=1, progress=False).history
+    assert len(history["temperature"]) == len(history["step"]) == 3
+    assert abs(np.log(history["temperature"][0])) == pytest.approx(0.05, rel=1e-3)
+    state = D.init_state(toy, cfg)
+    step = D.make_step(toy, cfg)
+    for _ in range(3):
+        state, _ = step(state, jnp.asarray(toy.x_train), jnp.asarray(toy.y_train))
+    assert history["temperature"][-1] == pytest.approx(float(np.exp(state.log_temperature)), rel=1e-6)
+    assert "temperature" not in D.distill(toy, tiny_cfg(steps=2), progress=False).history
+
+
 # ---------------------------------------------------------------------------------------------
 # The moving average of the set
 

@@ -918,3 +918,76 @@ def check_cost_fit(fn, seed: int = 0) -> None:
                        design[:, 1:] @ np.linalg.lstsq(design[:, 1:], seconds, rcond=None)[0],
                }, hint="Expected the least-squares solution of (sizes[:, None] ** powers) c = seconds.")
     _ok("a cost model fitted by least squares on the sizes measured")
+
+
+# notebook 09 ----------------------------------------------------------------------------------------
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def check_tempered_cross_entropy(fn, seed: int = 0) -> None:
+    """fn(pred (m, C), classes (m,) int, log_temperature float) -> the mean over the m examples of the softmax
+    cross-entropy of the logits pred * exp(log_temperature) against the classes (RCIG's meta-loss)."""
+    rng = np.random.default_rng(31 + 1000 * seed)
+    m, c = 12, 5
+    pred = rng.normal(scale=0.4, size=(m, c))
+    classes = rng.integers(0, c, size=m)
+    rows = np.arange(m)
+    for t, case in ((0.0, "temperature 1"), (np.log(5.0), "temperature 5"), (-1.0, "temperature exp(-1)"),
+                    (np.log(3000.0), "temperature 3000 (logits in the thousands)")):
+        ce = lambda logits: -np.mean(_log_softmax(logits)[rows, classes])  # noqa: E731
+        want = ce(pred * np.exp(t))
+        with np.errstate(all="ignore"):
+            got = np.asarray(fn(pred.copy(), classes.copy(), float(t)), np.float64)
+        logits = pred * np.exp(t)
+        if not np.all(np.isfinite(got)):
+            raise AssertionError(
+                f"{case}: expected {want:.6g}, got {got}. exp of logits in the thousands overflows: subtract each "
+                "row's largest logit before exp (log-softmax, or jax.nn.log_softmax / scipy.special.logsumexp).")
+        _close(got, want, case, rtol=1e-6, mistakes={
+            "the log-temperature multiplies the predictions as it is: the logits are pred * exp(log_temperature)":
+                ce(pred * t),
+            "the predictions were divided by the temperature: here the temperature multiplies them":
+                ce(pred / np.exp(t)),
+            "the temperature was left out": ce(pred),
+            "the loss was summed over the examples: take the mean": m * want,
+            "the probability of the true class was averaged, not its log":
+                -np.mean(np.exp(_log_softmax(logits))[rows, classes]),
+            "the softmax was taken over the examples (axis 0), not over the classes":
+                -np.mean(_log_softmax(logits.T).T[rows, classes]),
+        }, hint="Expected mean_i(-log softmax(pred_i * exp(t))[classes_i]).")
+    _ok("the cross-entropy of the tempered KRR predictions, stable at large temperatures")
+
+
+def check_debiased_average(fn, seed: int = 0) -> None:
+    """fn(iterates (T, ...) array, decay float) -> (...) the debiased exponential moving average after the T
+    iterates: sum_s (1 - d) d^(T-s) x_s / (1 - d^T), s = 1..T (the first iterate alone gives itself)."""
+    rng = np.random.default_rng(37 + 1000 * seed)
+    for steps, decay, case in ((1, 0.99, "one iterate"), (5, 0.9, "5 iterates, decay 0.9"),
+                               (60, 0.99, "60 iterates, decay 0.99")):
+        x = rng.normal(size=(steps, 3, 2)) + np.linspace(0, 3, steps)[:, None, None]  # a drift: order matters
+        s = np.arange(1, steps + 1)[:, None, None]
+
+        def weighted(w):
+            return (w * x).sum(0)
+
+        want = weighted((1 - decay) * decay ** (steps - s)) / (1 - decay ** steps)
+        biased_first = x[0]
+        for xs in x[1:]:
+            biased_first = decay * biased_first + (1 - decay) * xs
+        got = fn(x.copy(), decay)
+        _close(got, want, case, rtol=1e-6, mistakes={
+            "the average is not debiased: a zero-started average must be divided by 1 - decay**T":
+                weighted((1 - decay) * decay ** (steps - s)),
+            "the average was started at the first iterate: it then keeps a weight decay**(T-1) on it, too much "
+            "early on; start at zero and divide by 1 - decay**T": biased_first,
+            "the weights run the wrong way: the newest iterate gets the largest weight, (1 - d) d^(T-s)":
+                weighted((1 - decay) * decay ** (s - 1)) / (1 - decay ** steps),
+            "decay and 1 - decay were swapped: decay is the weight kept by the old average":
+                weighted(decay * (1 - decay) ** (steps - s)) / (1 - (1 - decay) ** steps),
+            "the plain mean of the iterates was returned": x.mean(0),
+            "the last iterate was returned": x[-1],
+        }, hint="Expected sum_s (1 - d) d**(T - s) x_s / (1 - d**T).")
+    _ok("the debiased moving average: the first iterate alone is itself, the newest weigh most")

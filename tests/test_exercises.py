@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from frepo_lite import exercises, kernels, privacy
 from frepo_lite.bptt import unrolled_meta_gradient
+from frepo_lite.distill import update_average
 
 
 def _dual(x_s, y_s, x_t, lam):
@@ -132,6 +133,33 @@ def _cost_fit(sizes, seconds, powers, log=False):
     return np.linalg.lstsq(design, np.log(seconds) if log else seconds, rcond=None)[0]
 
 
+def _tempered_ce(pred, classes, t, scale=np.exp, stable=True, reduce=np.mean):
+    logits = pred * scale(t)
+    if stable:
+        logits = logits - logits.max(-1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    return -reduce(log_p[np.arange(len(pred)), classes])
+
+
+def _debiased(x, d, debias=True, start_first=False):
+    if start_first:
+        avg = x[0]
+        for xs in x[1:]:
+            avg = d * avg + (1 - d) * xs
+        return avg
+    avg = np.zeros_like(x[0])
+    for xs in x:
+        avg = d * avg + (1 - d) * xs
+    return avg / (1 - d ** len(x)) if debias else avg
+
+
+def _debiased_package(x, d):
+    avg = {"x": jnp.asarray(x[0], jnp.float32)}
+    for t, xs in enumerate(x[1:], start=2):
+        avg = update_average(avg, {"x": jnp.asarray(xs, jnp.float32)}, t, d)
+    return avg["x"]
+
+
 RIGHT = [
     (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s + m, 0, 1)),
     (exercises.check_label_classes, lambda y: y.argmax(-1)),
@@ -175,6 +203,11 @@ RIGHT = [
     (exercises.check_attack_scores, _attack_scores),
     (exercises.check_cost_fit, _cost_fit),
     (exercises.check_cost_fit, lambda n, t, p: np.polyfit(n, t, 3)[::-1]),
+    (exercises.check_tempered_cross_entropy, _tempered_ce),
+    (exercises.check_tempered_cross_entropy, lambda p, c, t: kernels.tempered_cross_entropy(
+        jnp.asarray(p, jnp.float32), jnp.asarray(c), t)),
+    (exercises.check_debiased_average, _debiased),
+    (exercises.check_debiased_average, _debiased_package),
 ]
 
 WRONG = [
@@ -290,6 +323,20 @@ WRONG = [
     (exercises.check_attack_scores, lambda *a: 1 - _attack_scores(*a), "column 0"),
     (exercises.check_cost_fit, lambda n, t, p: _cost_fit(n, t, p, log=True), "log"),
     (exercises.check_cost_fit, lambda n, t, p: np.r_[0.0, _cost_fit(n, t, p[1:])], "constant term"),
+    (exercises.check_tempered_cross_entropy, lambda *a: _tempered_ce(*a, stable=False), "overflows"),
+    (exercises.check_tempered_cross_entropy, lambda *a: _tempered_ce(*a, scale=lambda t: t), "as it is"),
+    (exercises.check_tempered_cross_entropy, lambda *a: _tempered_ce(*a, scale=lambda t: np.exp(-t)), "divided"),
+    (exercises.check_tempered_cross_entropy, lambda *a: _tempered_ce(*a, scale=lambda t: 1.0), "left out"),
+    (exercises.check_tempered_cross_entropy, lambda *a: _tempered_ce(*a, reduce=np.sum), "summed"),
+    (exercises.check_tempered_cross_entropy, lambda p, c, t: -np.mean(
+        np.exp(_tempered_ce(p, c, t, reduce=lambda v: -v))), "probability of the true class"),
+    (exercises.check_tempered_cross_entropy, lambda p, c, t: -np.mean(
+        exercises._log_softmax((p * np.exp(t)).T).T[np.arange(len(p)), c]), "axis 0"),
+    (exercises.check_debiased_average, lambda x, d: _debiased(x, d, debias=False), "not debiased"),
+    (exercises.check_debiased_average, lambda x, d: _debiased(x, d, start_first=True), "started at the first"),
+    (exercises.check_debiased_average, lambda x, d: _debiased(x[::-1], d), "wrong way"),
+    (exercises.check_debiased_average, lambda x, d: _debiased(x, 1 - d), "swapped"),
+    (exercises.check_debiased_average, lambda x, d: x.mean(0), "plain mean"),
 ]
 
 

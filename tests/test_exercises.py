@@ -160,6 +160,15 @@ def _debiased_package(x, d):
     return avg["x"]
 
 
+def _debiased_optax(x, d):
+    import optax
+    ema = optax.ema(d, debias=True)
+    state = ema.init(jnp.zeros_like(x[0], jnp.float32))
+    for xs in x:
+        average, state = ema.update(jnp.asarray(xs, jnp.float32), state)
+    return average
+
+
 RIGHT = [
     (exercises.check_to_pixels, lambda x, m, s: np.clip(x * s + m, 0, 1)),
     (exercises.check_label_classes, lambda y: y.argmax(-1)),
@@ -208,6 +217,7 @@ RIGHT = [
         jnp.asarray(p, jnp.float32), jnp.asarray(c), t)),
     (exercises.check_debiased_average, _debiased),
     (exercises.check_debiased_average, _debiased_package),
+    (exercises.check_debiased_average, _debiased_optax),
 ]
 
 WRONG = [

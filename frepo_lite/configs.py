@@ -3,7 +3,8 @@ every named preset written out.
 
 A preset is a :class:`DistillConfig` derived from a base by the few values it changes (as flax's
 ``configs/``): ``PAPER`` is the paper's reference protocol (docs/protocol.md); ``CPU`` the settings chosen for
-a 2-core CPU; ``CPU_ROWS`` the exact configuration of every row of our Table 1. :func:`preset` looks them up.
+a 2-core CPU; ``CPU_ROWS`` the exact configuration of every row of our Table 1; ``PLUS_ROWS`` the `cpu` rows
+with the options from FRePo's successors that beat them. :func:`preset` looks them up.
 """
 from __future__ import annotations
 
@@ -169,7 +170,12 @@ CPU_ROWS: dict[tuple[str, int], DistillConfig] = {
     ("fashion_mnist", 10): CPU.replace(images_per_class=10, steps=2000, lambda0=1e-2, label_scale=0.5),
 }
 
-PRESETS: dict[str, DistillConfig] = {"paper": PAPER, "cpu": CPU}
+# The `plus` preset: a row's cpu preset with the options from FRePo's successors (docs/plus.md) that beat it on the
+# validation split, together, at the steps 15 minutes of distillation on a 2-core CPU allow at their time per step
+# (benchmarks/select_plus.py, frepo_lite/results/selection/plus.md). Chosen for these rows only.
+PLUS_ROWS: dict[tuple[str, int], DistillConfig] = {}
+
+PRESETS: dict[str, DistillConfig | None] = {"paper": PAPER, "cpu": CPU, "plus": None}  # plus: by row only
 
 
 def cpu_config(dataset: str | None, images_per_class: int) -> DistillConfig:
@@ -184,13 +190,19 @@ def cpu_config(dataset: str | None, images_per_class: int) -> DistillConfig:
 def preset(name: str, dataset: str | None = None, **overrides) -> DistillConfig:
     """A named configuration with overrides, e.g. ``preset('cpu', 'fashion_mnist', images_per_class=10)``.
 
-    ``paper``: PAPER. ``cpu``: :func:`cpu_config` for the dataset and the images per class (default 1). An
-    explicit override wins.
+    ``paper``: PAPER. ``cpu``: :func:`cpu_config` for the dataset and the images per class (default 1).
+    ``plus``: the row of PLUS_ROWS (a ValueError for a row without one). An explicit override wins.
     """
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     if name == "cpu":
         base = cpu_config(dataset, overrides.get("images_per_class", CPU.images_per_class))
+    elif name == "plus":
+        row = (dataset, overrides.get("images_per_class", CPU.images_per_class))
+        if row not in PLUS_ROWS:
+            raise ValueError(f"the plus preset is chosen for {sorted(PLUS_ROWS)} (dataset, images per class) only, "
+                             f"not {row}: use the cpu preset there, or give the options yourself (docs/plus.md)")
+        base = PLUS_ROWS[row]
     else:
         base = PRESETS[name]
     return base.replace(**overrides)

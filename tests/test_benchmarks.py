@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from conftest import make_dataset
 
+from frepo_lite.evaluate import EvalConfig
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import common  # noqa: E402
@@ -505,7 +507,7 @@ def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split
     assert cfg.steps == 1500  # all the budget allows at the combination's 600 ms per step
     table = (tmp_path / "results" / "plus.md").read_text()
     assert "| mnist | 1 | cpu | (none) |" in table and "**validation** split" in table
-    row = table.split("| mnist | 1 | cross_entropy+ema+pool+adam+softplus |")[1].splitlines()[0]
+    row = table.split("| mnist | 1 | combined:cross_entropy+ema+pool+adam+softplus |")[1].splitlines()[0]
     assert "(budget) |" in row  # like for like
     # a trial run again (interrupted, say) keeps the steps it chose, whatever a new timing says
     ms["pool"] = 60.0
@@ -514,3 +516,56 @@ def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split
     (tmp_path / "results" / "plus.json").write_text(json.dumps(rows))
     select_plus.main(["alone", "--rows", "mnist:1", "--options", "pool"])
     assert [c.steps for c in runs] == [1500]
+
+
+def test_select_plus_reports_the_chosen_plus_preset_once_on_the_test_split(selection, tmp_path, monkeypatch, toy):
+    """report evaluates the combination's own run (the package's plus preset must be exactly it) by the protocol's
+    networks on the test split, beside the cpu preset's test row by the same networks, the paper and RCIG."""
+    from frepo_lite import configs
+    runs, evals = [], []
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: runs.append(cfg) or FakeResult())
+    monkeypatch.setattr(select_preset, "evaluate_support",
+                        lambda images, labels, data, cfg, split="test", **kw: evals.append((split, cfg)) or {
+                            "acc_mean": 0.9 + 0.01 * len(evals), "acc_std": 0.0, "krr_acc_mean": 0.5,
+                            "krr_acc_std": 0.0, "accs": [0.9] * cfg.num_models, "krr_accs": [0.5], "steps": 1,
+                            "split": split, "network": f"Conv-NN width {cfg.width}"})
+    for module in (select_plus, select_preset):
+        monkeypatch.setattr(module, "RESULTS", tmp_path / "results" / "selection")
+    monkeypatch.setattr(select_plus, "DISTILLED", tmp_path / "distilled")
+    monkeypatch.setattr(select_plus, "load_dataset", lambda name: toy)
+    monkeypatch.setattr(select_plus, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(select_plus, "ms_per_step", lambda data, cfg, **kw: 100.0)
+    select_plus.main(["alone", "--rows", "mnist:1", "--options", "ema"])
+    with pytest.raises(SystemExit, match="budget rows are needed first"):
+        select_plus.main(["combine", "--rows", "mnist:1"])
+    select_plus.main(["alone", "--rows", "mnist:1", "--options", "budget"])
+    plus_json = tmp_path / "results" / "selection" / "plus.json"
+    rows = json.loads(plus_json.read_text())
+    for r in rows:  # the preset given the whole budget scored below the preset at its own steps
+        r["acc_mean"] = 0.8 if r["trial"] == "budget" else r["acc_mean"]
+    plus_json.write_text(json.dumps(rows))
+    select_plus.main(["combine", "--rows", "mnist:1"])  # one winner: still a run of its own
+    combination = select_plus.done("combined:ema", "mnist", 1)
+    assert combination["steps"] == 3000 and not combination["fill"]  # the preset's steps: more did not help
+    with pytest.raises(SystemExit, match="plus preset differs"):  # the package's preset is not the choice yet
+        monkeypatch.setitem(configs.PLUS_ROWS, ("mnist", 1), configs.CPU_ROWS["mnist", 1].replace(ema_decay=0.9))
+        select_plus.main(["report", "--rows", "mnist:1"])
+    monkeypatch.setitem(configs.PLUS_ROWS, ("mnist", 1),
+                        configs.CPU_ROWS["mnist", 1].replace(ema_decay=0.99, steps=3000))
+    with pytest.raises(SystemExit, match="select_preset.py report --protocol --rows mnist:1"):
+        select_plus.main(["report", "--rows", "mnist:1"])
+    cpu = {"trial": "preset_w128", "dataset": "mnist", "ipc": 1, "split": "test", "protocol_version":
+           select_plus.PROTOCOL_VERSION, "acc_mean": 0.928, "acc_std": 0.001, "accs": [0.928] * 5, "steps": 3000,
+           "distill_seconds": 234.0, "network": "Conv-NN width 128"}
+    (tmp_path / "results" / "selection" / "selection.json").write_text(json.dumps([cpu]))
+    runs.clear(), evals.clear()
+    select_plus.main(["report", "--rows", "mnist:1"])
+    assert [split for split, _ in evals] == ["test"] and evals[0][1] == select_plus.REPORT_EVAL == EvalConfig()
+    assert [c.ema_decay for c in runs] == [0.99] and runs[0].steps == 3000  # the combination's own run
+    (row,) = json.loads((tmp_path / "results" / "plus_test.json").read_text())
+    assert (row["trial"], row["goal"], row["rcig"], row["paper_frepo"], row["cpu"]["acc_mean"]) == (
+        "combined:ema", 94.0, 94.7, 92.5, 0.928)
+    table = (tmp_path / "results" / "plus_test.md").read_text()
+    assert "| mnist | 1 | 91.0 ± 0.0 | 92.8 ± 0.1 | -1.8 | 92.5 | 94.7 | 94.0 | -3.0 | combined:ema |" in table
+    select_plus.main(["report", "--rows", "mnist:1"])  # read once: a second report evaluates nothing
+    assert len(evals) == 1

@@ -220,6 +220,10 @@ MUTANTS = [
      "lambda params: {k: \"temperature\" if k != \"images\" else \"set\"",
      "the labels take the temperature's optimiser",
      [T + "test_plus.py::test_with_the_cross_entropy_the_set_keeps_its_optimiser_and_the_temperature_gets_adam"]),
+    ("distill.py", 'history.setdefault("temperature", []).append(float(np.exp(m["log_temperature"])))',
+     'history.setdefault("temperature", []).append(float(m["log_temperature"]))',
+     "the history records the log-temperature as the temperature",
+     [T + "test_plus.py::test_a_cross_entropy_run_records_its_temperature_each_step"]),
 ]
 
 # Mutants considered and not run, because no result can change.

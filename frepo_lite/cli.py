@@ -179,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dataset", required=True)
     d.add_argument("--ipc", type=_count(1), default=None, help="images per class")
     d.add_argument("--preset", default="cpu",
-                   help="cpu (2-core CPU; some settings by dataset and images/class: frepo_lite.configs.CPU_ROWS) "
-                        "or paper (reference protocol)")
+                   help="cpu (2-core CPU; some settings by dataset and images/class: frepo_lite.configs.CPU_ROWS), "
+                        "plus (cpu with the options from FRePo's successors that beat it, where chosen: "
+                        "frepo_lite.configs.PLUS_ROWS, docs/plus.md) or paper (reference protocol)")
     d.add_argument("--steps", type=_count(1), default=None,
                    help="FRePo steps (default: the preset's; cpu: 3000 at 1 img/cls, 2000 at 10)")
     d.add_argument("--width", type=_count(1), default=None)

@@ -1,9 +1,13 @@
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
 from frepo_lite import configs
 from frepo_lite.configs import CPU, CPU_ROWS, PAPER, DistillConfig, label_scale, preset
-from frepo_lite.stored import load_stored, stored_index
+from frepo_lite.protocol import PROTOCOL_VERSION
+from frepo_lite.stored import RESULTS_DIR, load_stored, stored_index
 
 
 def test_label_scale_for_many_classes():
@@ -21,6 +25,26 @@ def test_presets():
     assert preset("cpu", images_per_class=10, steps=5).steps == 5
     with pytest.raises(ValueError, match="Unknown preset"):
         preset("gpu")
+
+
+def test_the_plus_preset_is_a_cpu_row_with_options_and_only_where_chosen():
+    options = {"meta_loss", "ema_decay", "pool_size", "online_steps", "online_lr", "meta_optimizer", "lr",
+               "lr_final_ratio", "activation", "steps"}
+    for (dataset, ipc), cfg in configs.PLUS_ROWS.items():
+        assert preset("plus", dataset, images_per_class=ipc) == cfg
+        cpu = preset("cpu", dataset, images_per_class=ipc)
+        assert {k for k, v in dataclasses.asdict(cfg).items() if getattr(cpu, k) != v} <= options, (dataset, ipc)
+    with pytest.raises(ValueError, match=r"plus preset is chosen for .* not \('cifar10', 1\): use the cpu preset"):
+        preset("plus", "cifar10", images_per_class=1)
+
+
+def test_every_plus_row_is_the_combination_the_validation_split_chose():
+    """The package's plus rows are the settings of select_plus.py's combination runs on the validation split."""
+    rows = json.loads((RESULTS_DIR / "selection" / "plus.json").read_text())
+    for (dataset, ipc), cfg in configs.PLUS_ROWS.items():
+        (chosen,) = [r for r in rows if r["trial"].startswith("combined:") and r["protocol_version"] == PROTOCOL_VERSION
+                     and (r["dataset"], r["ipc"]) == (dataset, ipc)]
+        assert DistillConfig(**chosen["settings"]) == cfg, (dataset, ipc)
 
 
 def test_cpu_preset_tuned_by_dataset():

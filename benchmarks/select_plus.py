@@ -30,7 +30,7 @@ import json
 
 import numpy as np
 
-from frepo_lite.configs import preset
+from frepo_lite.configs import PLUS_ROWS, preset
 from frepo_lite.data import dataset_info, load_dataset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION, PUBLISHED_RCIG, paper_frepo
@@ -207,6 +207,9 @@ def cmd_report(args, cache) -> None:
     path = RESULTS.parent / "plus_test.json"  # results/plus_test.json
     report = json.loads(path.read_text()) if path.exists() else []
     for dataset, ipc in rows_of(args):
+        if (dataset, ipc) not in PLUS_ROWS:
+            print(f"{dataset} {ipc}/cls: no plus preset chosen for this row yet (configs.PLUS_ROWS): skipped")
+            continue
         chosen = done(name, dataset, ipc)
         if chosen is None:
             raise SystemExit(f"{dataset} {ipc}/cls: the combination {name} has no validation row: run `combine` first")

@@ -43,6 +43,9 @@ NOTEBOOKS = {
     "08_training_cost": "time per step and XLA's memory against width and set size, FRePo against unrolled BPTT, "
                         "beside the paper's GPU numbers; where a step's time goes; a bounded random KRR support; "
                         "accuracy against wall-clock time, FRePo against truncated BPTT",
+    "09_beyond_the_paper": "what came after the paper (RCIG): the moving average of the set, the cross-entropy with "
+                           "a learned temperature, a more varied pool and its price per step; the selection "
+                           "benchmark's validation results with their noise; accuracy against distillation time",
 }
 RESULTS = RESULTS_DIR
 DATASETS = (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"))  # (results key, name shown)
@@ -93,6 +96,19 @@ def results_block(prefix: str, title: str) -> str | None:
 def backend_block(prefix: str, title: str) -> str | None:
     """One table per backend (results/<prefix>_cpu.md, _gpu.md)."""
     return measured_block(prefix, title, (("cpu", "CPU"), ("gpu", "GPU")))
+
+
+def plus_block() -> str | None:
+    """The `plus` preset: its test rows beside the paper's and RCIG's (results/plus_test.md) where reported, and
+    the selection on the validation split that chose it (results/selection/plus.md)."""
+    selection = RESULTS / "selection" / "plus.md"
+    if not selection.exists():
+        return None
+    parts = ["### Beyond the paper: the `plus` preset (options from RCIG, Loo et al. 2023)"]
+    if (RESULTS / "plus_test.md").exists():
+        parts.append(body(RESULTS / "plus_test.md"))
+    parts += ["**The selection, on the validation split** ([docs/plus.md](docs/plus.md))", body(selection)]
+    return "\n\n".join(parts)
 
 
 def cost(entry: dict) -> str:
@@ -153,7 +169,8 @@ def main() -> None:
                                       "14; Tables 8-11)"),
                 "KRR_SUPPORT": results_block("krr_support", "A random KRR support per step against the full "
                                              "support (App. C.5's suggestion; validation split)"),
-                "DEVICES": backend_block("devices", "Several devices")}
+                "DEVICES": backend_block("devices", "Several devices"),
+                "PLUS": plus_block()}
     blocks.update({k: v for k, v in optional.items() if v is not None})
     fill(pathlib.Path("RESULTS.md"), blocks)
 

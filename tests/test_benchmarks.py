@@ -569,3 +569,6 @@ def test_select_plus_reports_the_chosen_plus_preset_once_on_the_test_split(selec
     assert "| mnist | 1 | 91.0 ± 0.0 | 92.8 ± 0.1 | -1.8 | 92.5 | 94.7 | 94.0 | -3.0 | combined:ema |" in table
     select_plus.main(["report", "--rows", "mnist:1"])  # read once: a second report evaluates nothing
     assert len(evals) == 1
+    monkeypatch.delitem(configs.PLUS_ROWS, ("fashion_mnist", 10), raising=False)
+    select_plus.main(["report", "--rows", "fashion_mnist:10"])  # no plus preset chosen there: skipped, not run
+    assert len(evals) == 1 and len(runs) == 1

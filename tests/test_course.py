@@ -79,6 +79,12 @@ WRONG = {
     "my_cost_fit": ("def my_cost_fit(sizes, seconds, powers):\n"
                     "    design = np.asarray(sizes, float)[:, None] ** np.asarray(powers)[None, :]\n"
                     "    return np.linalg.lstsq(design, np.log(seconds), rcond=None)[0]\n"),
+    "my_debiased_average": "def my_debiased_average(iterates, decay):\n    return np.mean(iterates, 0)\n",
+    "my_tempered_cross_entropy": ("def my_tempered_cross_entropy(pred, classes, log_temperature):\n"
+                                  "    z = pred * np.exp(log_temperature)\n"
+                                  "    z = z - z.max(-1, keepdims=True)\n"
+                                  "    log_p = z - np.log(np.exp(z).sum(-1, keepdims=True))\n"
+                                  "    return -np.sum(log_p[np.arange(len(z)), classes])\n"),  # summed, not averaged
 }
 # wrong answers that only the hidden tests catch (the package's own function, allowed by the public check)
 HIDDEN_ONLY = {"my_label_groups", "my_tpr_at_fpr"}

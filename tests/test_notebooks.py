@@ -19,7 +19,8 @@ MAX_MINUTES = 10      # and at most this long there: a student's slow laptop
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["00_quickstart", "01_krr_and_conjugate_kernels", "02_meta_gradients_through_krr", "03_frepo",
             "04_cross_architecture_transfer",
-            "05_learned_labels", "06_continual_learning", "07_membership_inference", "08_training_cost"]
+            "05_learned_labels", "06_continual_learning", "07_membership_inference", "08_training_cost",
+            "09_beyond_the_paper"]
 needs_data = pytest.mark.skipif(not os.environ.get("FREPO_DATA_DIR"),
                                 reason="set FREPO_DATA_DIR to the offline datasets (e.g. ../shared/datasets)")
 

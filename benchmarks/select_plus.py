@@ -34,7 +34,7 @@ from frepo_lite.configs import PLUS_ROWS, preset
 from frepo_lite.data import dataset_info, load_dataset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION, PUBLISHED_RCIG, paper_frepo
-from common import ms_per_step, preset_changes, stored_set, trial_config
+from common import ms_per_step, preset_changes, stored_set, trial_config, write_results
 import select_preset
 from select_preset import DISTILLED, ROWS, RUNS, run_trial
 
@@ -73,9 +73,8 @@ def done(trial: str, dataset: str, ipc: int) -> dict | None:
 def save_row(row: dict) -> None:
     same = lambda r: (r["trial"], r["dataset"], r["ipc"]) == (row["trial"], row["dataset"], row["ipc"])  # noqa: E731
     rows = [r for r in load_rows(current=False) if not (same(r) and r["protocol_version"] == PROTOCOL_VERSION)]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "plus.json").write_text(json.dumps(rows + [row], indent=1) + "\n")
-    (RESULTS / "plus.md").write_text(markdown([r for r in rows if r["protocol_version"] == PROTOCOL_VERSION] + [row]))
+    write_results(RESULTS, "plus", rows + [row],
+                  markdown([r for r in rows if r["protocol_version"] == PROTOCOL_VERSION] + [row]))
     print(f"{row['trial']} {row['dataset']} {row['ipc']}/cls: {100 * row['acc_mean']:.2f} +- "
           f"{100 * row['acc_std']:.2f} % on val, {row['steps']} steps, {row['distill_seconds'] / 60:.1f} min",
           flush=True)
@@ -226,8 +225,7 @@ def cmd_report(args, cache) -> None:
                    rcig=PUBLISHED_RCIG[dataset, ipc], goal=GOALS[dataset, ipc],
                    cpu={k: cpu[k] for k in ("acc_mean", "acc_std", "accs", "steps", "distill_seconds", "network")})
         report = [r for r in report if (r["dataset"], r["ipc"]) != (dataset, ipc)] + [row]
-        path.write_text(json.dumps(report, indent=1) + "\n")
-        path.with_suffix(".md").write_text(report_markdown(report))
+        write_results(path.parent, path.stem, report, report_markdown(report))
         print(f"plus {dataset} {ipc}/cls on test: {100 * row['acc_mean']:.2f} +- {100 * row['acc_std']:.2f} % "
               f"(cpu preset {100 * cpu['acc_mean']:.2f}, goal {row['goal']})", flush=True)
 

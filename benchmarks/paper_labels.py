@@ -5,8 +5,9 @@ label learning at the same budget, each evaluated by fresh networks on the test 
     FREPO_DATA_DIR=../shared/datasets python benchmarks/paper_labels.py --rows mnist:1 --eval-models 5
 
 Each row is `preset("cpu", dataset, images_per_class=k)` as the package has it (the learned-label set is then
-select_preset.py's own run of the same settings, whose distillation and evaluation networks are reused from
-runs/select/) and the same with `learn_labels=False` (distilled and evaluated resumably there). Networks:
+the set the package ships, frepo_lite/results/distilled/cpu_<dataset>_ipc<k>.npz, select_preset.py's own run of
+the same settings, evaluated again as it is) and the same with `learn_labels=False` (distilled and evaluated
+resumably under runs/select/). Networks:
 Conv-NN of width 32 by the protocol's recipe, 5 at 1 image/class and 2 at 10 unless --eval-models says
 otherwise, as in results/table1_cpu.md. This table reports; it chooses nothing. Writes
 results/labels_<dataset>.json and .md beside the paper's Table 7.
@@ -20,7 +21,7 @@ import sys
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PAPER_TABLE7, PROTOCOL_VERSION
 from common import RESULTS, preset_changes
-from select_preset import run_trial  # the learned-label set is the selection's own run, reused
+from select_preset import run_trial, shipped_set  # the learned-label set is the preset's shipped set, reused
 
 ROWS = ("mnist:1", "mnist:10", "fashion_mnist:1", "fashion_mnist:10")
 EVAL_MODELS = {1: 5, 10: 2}  # the networks of results/table1_cpu.md
@@ -30,9 +31,11 @@ def measure_row(dataset: str, ipc: int, eval_cfg: EvalConfig, cache: dict) -> di
     """The row's learned-label and fixed-label sets, distilled (resumably) and evaluated on the test split."""
     changes = preset_changes(dataset, ipc)
     row = {"dataset": dataset, "ipc": ipc, "network": None, "protocol_version": PROTOCOL_VERSION}
+    shipped, previous = shipped_set(dataset, ipc)
     for name, change in (("learned", {}), ("fixed", {"learn_labels": False})):
+        reuse = name == "learned"  # the preset's own set, as the package ships it, when it is still the preset's
         r = run_trial(f"labels_{name}", dataset, ipc, {**changes, **change}, cache, split="test",
-                      eval_cfg=eval_cfg)
+                      eval_cfg=eval_cfg, stored=shipped if reuse else None, previous=previous if reuse else None)
         row[name] = {k: r[k] for k in ("acc_mean", "acc_std", "accs", "krr_acc_mean", "distill_seconds",
                                        "steps", "settings", "set", "machine")}
         row["network"] = f"{len(r['accs'])} x {r['network']}"

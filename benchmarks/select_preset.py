@@ -181,6 +181,21 @@ def done(trial: str, dataset: str, ipc: int, split: str) -> bool:
                and r["protocol_version"] == PROTOCOL_VERSION for r in load_rows())
 
 
+def shipped_set(dataset: str, ipc: int) -> tuple[tuple | None, dict | None]:
+    """The `cpu` preset's shipped set of the row, results/distilled/cpu_<dataset>_ipc<k>.npz, as run_trial's
+    (stored, previous): the set and the earlier report row that measured it, when that set is still the
+    preset's (common.stored_set: same settings, a distillation this protocol version shares); else (None, None).
+    A set does not depend on its evaluation: a newer protocol, or other networks, evaluate it again as it is."""
+    shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
+    earlier = [r for r in load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
+               and (r["dataset"], r["ipc"]) == (dataset, ipc)]
+    if not earlier:
+        return None, None
+    kept = stored_set(shipped, trial_config(ipc, preset_changes(dataset, ipc)), dataset_info(dataset),
+                      distilled_by(earlier[-1]))
+    return ((shipped, kept), earlier[-1]) if kept is not None else (None, None)
+
+
 def cmd_report(args, cache) -> None:
     """Each final preset row (`preset("cpu", dataset, images_per_class=k)` as the package has it) once on
     the test split, beside a random real subset of the same size by the same networks. The preset must be
@@ -199,22 +214,16 @@ def cmd_report(args, cache) -> None:
         name = f"preset_w{args.eval.width}"
         if done(name, dataset, ipc, "test"):
             continue
-        # the set the package ships is this row's set: evaluated again as it is when an earlier report
-        # measured it (under an older evaluation protocol, or by other networks)
-        shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
-        earlier = [r for r in load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
-                   and (r["dataset"], r["ipc"]) == (dataset, ipc)]
-        kept = (stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset), distilled_by(earlier[-1]))
-                if earlier else None)
-        reuse = kept is not None
+        stored, previous = shipped_set(dataset, ipc)
+        reuse = stored is not None
         row = run_trial(name, dataset, ipc, changes, cache, split="test", eval_cfg=args.eval,
-                        stored=(shipped, kept) if reuse else None, previous=earlier[-1] if reuse else None)
+                        stored=stored, previous=previous)
         base = evaluate_random_subset(cache[dataset], ipc, args.eval, progress=False, split="test",
                                       resume_dir=RUNS)
         row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
         if not reuse:
             DISTILLED.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(row["set"], shipped)  # the set the package ships (frepo_lite.stored)
+            shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set the package ships (frepo_lite.stored)
         save_row(row)
 
 

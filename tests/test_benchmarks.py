@@ -322,6 +322,28 @@ def test_a_report_under_a_newer_protocol_evaluates_the_shipped_set_again_without
     assert common.stored_set(tmp_path / "distilled" / "cpu_mnist_ipc1.npz", other, make_dataset().info) is None
 
 
+def test_paper_labels_evaluates_the_shipped_learned_label_set_and_distills_only_its_fixed_label_twin(
+        selection, tmp_path, monkeypatch):
+    monkeypatch.setattr(select_preset, "DISTILLED", tmp_path / "distilled")
+    monkeypatch.setattr(paper_labels, "RESULTS", tmp_path / "results")
+    distilled = []
+    monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: (distilled.append(cfg), FakeResult())[1])
+    seen = []
+    monkeypatch.setattr(select_preset, "evaluate_support", lambda images, *a, **k: seen.append(np.asarray(images))
+                        or fake_evaluation([])(images, *a, **k))
+    images = _shipped_set(tmp_path / "distilled" / "cpu_mnist_ipc1.npz", select_preset.trial_config(1, {}), version=2)
+    old = {"trial": "preset_w32", "dataset": "mnist", "ipc": 1, "split": "test", "distill_seconds": 234.5,
+           "krr_fallbacks": 0, "protocol_version": 2}
+    select_preset.RESULTS.mkdir(parents=True)
+    (select_preset.RESULTS / "selection.json").write_text(json.dumps([old]))
+    paper_labels.main(["--rows", "mnist:1"])
+    assert [c.learn_labels for c in distilled] == [False]  # only the fixed-label twin is distilled
+    assert np.array_equal(seen[0], images)  # the learned-label set is the shipped one, as it is
+    row = json.loads((tmp_path / "results" / "labels_mnist.json").read_text())["rows"][0]
+    assert row["learned"]["distill_seconds"] == 234.5 and row["learned"]["set"].endswith("cpu_mnist_ipc1.npz")
+    assert row["protocol_version"] == select_preset.PROTOCOL_VERSION
+
+
 @pytest.mark.parametrize("recorded, made_by, rgb, reused", [
     (None, 2, False, True), (None, 1, False, False), (None, None, False, False), (3, None, False, True),
     (None, 2, True, False), (3, None, True, True)])

@@ -5,8 +5,9 @@ each trained on by every evaluation architecture, beside a random real subset of
     python benchmarks/paper_transfer.py --datasets mnist --eval-width 32 --eval-models 2 --eval-steps 500  # a 2-core CPU
 
 Each pool architecture's set is the `cpu` preset at --ipc images/class with only the pool's architecture
-changed, distilled resumably under runs/transfer/; every set is then evaluated on each architecture of
-frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the protocol's recipe at --eval-width,
+changed, distilled resumably under runs/transfer/ (the preset's own pool, Conv-BN, is the set the package ships,
+frepo_lite/results/distilled/cpu_<dataset>_ipc<k>.npz, while it is still the preset's); every set is then
+evaluated on each architecture of frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the protocol's recipe at --eval-width,
 resumable, test split: this table reports, it chooses nothing). Writes
 frepo_lite/results/transfer_<dataset>.json and .md with the machine that made them.
 """
@@ -25,6 +26,7 @@ from frepo_lite.evaluate import random_subset
 from frepo_lite.protocol import PROTOCOL_VERSION
 from frepo_lite.transfer import POOL_ARCHS, TRANSFER_ARCHS, evaluate_transfer, transfer_matrix
 from common import RESULTS, add_eval_args, eval_config, machine, provenance, write_results
+from select_preset import shipped_set
 
 RUNS = Path("runs") / "transfer"
 RANDOM = "random real subset"
@@ -39,6 +41,14 @@ def distill_sets(data, dataset: str, ipc: int, pools: list[str], steps: int | No
         arch, norm = POOL_ARCHS[name]
         overrides = {"steps": steps} if steps else {}
         cfg = preset("cpu", dataset, images_per_class=ipc, arch=arch, norm=norm, **overrides)
+        stored, previous = (shipped_set(dataset, ipc) if cfg == preset("cpu", dataset, images_per_class=ipc)
+                            else (None, None))
+        if stored is not None:  # the preset's own set, as the package ships it: evaluated again as it is
+            path, kept = stored
+            sets[name] = (kept.images, kept.labels)
+            recipes[name] = {**dataclasses.asdict(cfg), "seconds": previous["distill_seconds"],
+                             "shipped_set": path.name}
+            continue
         tag = name.replace(" ", "_")
         result = distill(data, cfg, checkpoint=RUNS / f"{dataset}_ipc{ipc}_{tag}_{cfg.steps}.ckpt", progress=True)
         sets[name] = (result.images, result.labels)
@@ -61,6 +71,10 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
     for i, name in enumerate(sets):
         lines.append(f"| {name} | " + " | ".join(f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(mean[i], std[i]))
                      + " |")
+    shipped = {name: r["shipped_set"] for name, r in meta["recipes"].items() if "shipped_set" in r}
+    for name, path in shipped.items():
+        lines += ["", f"The {name} set is the `cpu` preset's own, as the package ships it (`frepo_lite/results/distilled/{path}`), evaluated "
+                  "again as it is: its distillation is not in this run's wall time."]
     if meta.get("resumed"):
         lines += ["", "Resumed from earlier runs of the same command (runs/transfer/), so its total wall time is not "
                   "known; each set's distillation seconds are in the .json beside this file."]

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -98,6 +99,7 @@ def patch_paper_transfer(monkeypatch, tmp_path, toy, distill, evaluate_transfer)
     monkeypatch.setattr(paper_transfer, "distill", distill)
     monkeypatch.setattr(paper_transfer, "evaluate_transfer", evaluate_transfer)
     monkeypatch.setattr(paper_transfer, "machine", lambda: "test machine")
+    monkeypatch.setattr(paper_transfer, "shipped_set", lambda dataset, ipc: (None, None))  # no shipped set
 
 
 def test_paper_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table(tmp_path, monkeypatch, toy):
@@ -124,6 +126,27 @@ def test_paper_transfer_benchmark_distills_one_set_per_pool_and_writes_its_table
     saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
     assert len(saved["rows"]) == 10 and saved["eval_width"] == 32 and "--eval-width 32" in saved["command"]
     assert "minutes in all" in table and "Resumed" not in table
+
+
+def test_paper_transfer_evaluates_the_shipped_preset_set_for_the_preset_pool_and_distills_the_others(
+        tmp_path, monkeypatch, toy):
+    distilled, evaluated = [], {}
+    patch_paper_transfer(monkeypatch, tmp_path, toy, lambda data, cfg, **kw: (distilled.append(cfg.norm),
+                                                                               FakeResult(n=3))[1],
+                         lambda sets, data, archs, cfg, split, resume_dir: evaluated.update(sets) or [
+                             {"set": s, "arch": a, "network": a, "acc_mean": 0.5, "acc_std": 0.0, "accs": [0.5],
+                              "split": split, "steps": 10} for s in sets for a in archs])
+    shipped = SimpleNamespace(images=np.full((1, 28, 28, 1), 7.0), labels=np.eye(10)[:1])
+    asked = []
+    monkeypatch.setattr(paper_transfer, "shipped_set", lambda dataset, ipc: asked.append((dataset, ipc)) or (
+        (Path("/x/cpu_mnist_ipc1.npz"), shipped), {"distill_seconds": 321.0}))
+    paper_transfer.main(["--datasets", "mnist", "--ipc", "1", "--archs", "Conv-NN"])
+    assert asked == [("mnist", 1)]  # only the preset's own pool (Conv-BN) is looked up
+    assert distilled == ["instance", "none", "instance"]  # Conv-IN, Conv-NN, DC ConvNet-IN
+    assert evaluated["Conv-BN"][0] is shipped.images
+    saved = json.loads((tmp_path / "results" / "transfer_mnist.json").read_text())
+    assert saved["recipes"]["Conv-BN"]["seconds"] == 321.0
+    assert "`frepo_lite/results/distilled/cpu_mnist_ipc1.npz`" in (tmp_path / "results" / "transfer_mnist.md").read_text()
 
 
 def test_paper_transfer_benchmark_gives_no_total_time_for_a_resumed_run(tmp_path, monkeypatch, toy):

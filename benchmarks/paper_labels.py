@@ -31,11 +31,11 @@ def measure_row(dataset: str, ipc: int, eval_cfg: EvalConfig, cache: dict) -> di
     """The row's learned-label and fixed-label sets, distilled (resumably) and evaluated on the test split."""
     changes = preset_changes(dataset, ipc)
     row = {"dataset": dataset, "ipc": ipc, "network": None, "protocol_version": PROTOCOL_VERSION}
-    shipped, previous = shipped_set(dataset, ipc)
-    for name, change in (("learned", {}), ("fixed", {"learn_labels": False})):
-        reuse = name == "learned"  # the preset's own set, as the package ships it, when it is still the preset's
+    shipped = shipped_set(dataset, ipc)  # the preset's own set, as the package ships it, while still the preset's
+    for name, change, (stored, previous) in (("learned", {}, shipped),
+                                             ("fixed", {"learn_labels": False}, (None, None))):
         r = run_trial(f"labels_{name}", dataset, ipc, {**changes, **change}, cache, split="test",
-                      eval_cfg=eval_cfg, stored=shipped if reuse else None, previous=previous if reuse else None)
+                      eval_cfg=eval_cfg, stored=stored, previous=previous)
         row[name] = {k: r[k] for k in ("acc_mean", "acc_std", "accs", "krr_acc_mean", "distill_seconds",
                                        "steps", "settings", "set", "machine")}
         row["network"] = f"{len(r['accs'])} x {r['network']}"

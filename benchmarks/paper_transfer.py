@@ -7,8 +7,8 @@ each trained on by every evaluation architecture, beside a random real subset of
 Each pool architecture's set is the `cpu` preset at --ipc images/class with only the pool's architecture
 changed, distilled resumably under runs/transfer/ (the preset's own pool, Conv-BN, is the set the package ships,
 frepo_lite/results/distilled/cpu_<dataset>_ipc<k>.npz, while it is still the preset's); every set is then
-evaluated on each architecture of frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the protocol's recipe at --eval-width,
-resumable, test split: this table reports, it chooses nothing). Writes
+evaluated on each architecture of frepo_lite.transfer.TRANSFER_ARCHS (networks trained from scratch by the
+protocol's recipe at --eval-width, resumable, test split: this table reports, it chooses nothing). Writes
 frepo_lite/results/transfer_<dataset>.json and .md with the machine that made them.
 """
 from __future__ import annotations
@@ -71,10 +71,11 @@ def markdown(dataset: str, ipc: int, rows: list[dict], meta: dict) -> str:
     for i, name in enumerate(sets):
         lines.append(f"| {name} | " + " | ".join(f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(mean[i], std[i]))
                      + " |")
-    shipped = {name: r["shipped_set"] for name, r in meta["recipes"].items() if "shipped_set" in r}
-    for name, path in shipped.items():
-        lines += ["", f"The {name} set is the `cpu` preset's own, as the package ships it (`frepo_lite/results/distilled/{path}`), evaluated "
-                  "again as it is: its distillation is not in this run's wall time."]
+    for name, recipe in meta["recipes"].items():
+        if "shipped_set" in recipe:
+            lines += ["", f"The {name} set is the `cpu` preset's own, as the package ships it "
+                      f"(`frepo_lite/results/distilled/{recipe['shipped_set']}`), evaluated again as it is: its "
+                      "distillation is not in this run's wall time."]
     if meta.get("resumed"):
         lines += ["", "Resumed from earlier runs of the same command (runs/transfer/), so its total wall time is not "
                   "known; each set's distillation seconds are in the .json beside this file."]

@@ -31,12 +31,12 @@ import json
 import numpy as np
 
 from frepo_lite.configs import PLUS_ROWS, preset
-from frepo_lite.data import dataset_info, load_dataset
+from frepo_lite.data import load_dataset
 from frepo_lite.evaluate import EvalConfig
 from frepo_lite.protocol import PROTOCOL_VERSION, PUBLISHED_RCIG, paper_frepo
-from common import ms_per_step, preset_changes, stored_set, trial_config, write_results
+from common import ms_per_step, preset_changes, trial_config, write_results
 import select_preset
-from select_preset import DISTILLED, ROWS, RUNS, run_trial
+from select_preset import ROWS, RUNS, run_trial
 
 RESULTS = select_preset.RESULTS  # results/selection/
 BUDGET_SECONDS = 15 * 60  # the cpu preset's budget: 15 minutes of distillation on a 2-core CPU
@@ -116,13 +116,8 @@ def run_preset(dataset: str, ipc: int, cache: dict) -> dict:
     if dataset not in cache:
         cache[dataset] = load_dataset(dataset)
     changes = preset_changes(dataset, ipc)
-    earlier = [r for r in select_preset.load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
-               and (r["dataset"], r["ipc"]) == (dataset, ipc)]
-    shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
-    kept = stored_set(shipped, trial_config(ipc, changes), dataset_info(dataset),
-                      select_preset.distilled_by(earlier[-1])) if earlier else None
-    row = run_trial("plus_cpu", dataset, ipc, changes, cache, stored=(shipped, kept) if kept else None,
-                    previous=earlier[-1] if kept else None)
+    stored, previous = select_preset.shipped_set(dataset, ipc)
+    row = run_trial("plus_cpu", dataset, ipc, changes, cache, stored=stored, previous=previous)
     return {**row, "trial": "cpu", "ms_per_step": round(timed(cache[dataset], changes, ipc), 1), "fill": False}
 
 

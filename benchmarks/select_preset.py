@@ -181,12 +181,17 @@ def done(trial: str, dataset: str, ipc: int, split: str) -> bool:
                and r["protocol_version"] == PROTOCOL_VERSION for r in load_rows())
 
 
+def shipped_path(dataset: str, ipc: int) -> Path:
+    """Where the package ships the `cpu` preset's set of the row (frepo_lite.stored reads it there)."""
+    return DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
+
+
 def shipped_set(dataset: str, ipc: int) -> tuple[tuple | None, dict | None]:
     """The `cpu` preset's shipped set of the row, results/distilled/cpu_<dataset>_ipc<k>.npz, as run_trial's
     (stored, previous): the set and the earlier report row that measured it, when that set is still the
     preset's (common.stored_set: same settings, a distillation this protocol version shares); else (None, None).
     A set does not depend on its evaluation: a newer protocol, or other networks, evaluate it again as it is."""
-    shipped = DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz"
+    shipped = shipped_path(dataset, ipc)
     earlier = [r for r in load_rows() if r["split"] == "test" and r["trial"].startswith("preset")
                and (r["dataset"], r["ipc"]) == (dataset, ipc)]
     if not earlier:
@@ -223,7 +228,7 @@ def cmd_report(args, cache) -> None:
         row["random_subset"] = {"acc_mean": base["acc_mean"], "acc_std": base["acc_std"], "accs": base["accs"]}
         if not reuse:
             DISTILLED.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(row["set"], DISTILLED / f"cpu_{dataset}_ipc{ipc}.npz")  # the set the package ships (frepo_lite.stored)
+            shutil.copyfile(row["set"], shipped_path(dataset, ipc))  # the set the package ships (frepo_lite.stored)
         save_row(row)
 
 

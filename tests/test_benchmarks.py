@@ -527,7 +527,7 @@ def test_select_plus_tries_each_option_within_the_budget_on_the_validation_split
     runs = []
     monkeypatch.setattr(select_preset, "distill", lambda data, cfg, **kw: runs.append(cfg) or FakeResult())
     monkeypatch.setattr(select_plus, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(select_plus, "DISTILLED", tmp_path / "distilled")  # nothing shipped: the preset distils
+    monkeypatch.setattr(select_preset, "DISTILLED", tmp_path / "distilled")  # nothing shipped: the preset distils
     monkeypatch.setattr(select_plus, "load_dataset", lambda name: toy)
     monkeypatch.setattr(select_plus, "RUNS", tmp_path / "runs")
     ms = {"pool": 600.0}  # ms per step: the pool's visits of several steps make its step dearer
@@ -576,7 +576,7 @@ def test_select_plus_reports_the_chosen_plus_preset_once_on_the_test_split(selec
                             "split": split, "network": f"Conv-NN width {cfg.width}"})
     for module in (select_plus, select_preset):
         monkeypatch.setattr(module, "RESULTS", tmp_path / "results" / "selection")
-    monkeypatch.setattr(select_plus, "DISTILLED", tmp_path / "distilled")
+    monkeypatch.setattr(select_preset, "DISTILLED", tmp_path / "distilled")
     monkeypatch.setattr(select_plus, "load_dataset", lambda name: toy)
     monkeypatch.setattr(select_plus, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(select_plus, "ms_per_step", lambda data, cfg, **kw: 100.0)
